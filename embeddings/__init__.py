@@ -1,0 +1,1 @@
+"""Embeddings: getting a sentence-transformers model onto the machine and turning text into unit vectors."""

@@ -1,0 +1,118 @@
+"""Text to unit vectors, with the model's own query and document prompts.
+
+Retrieval models such as EmbeddingGemma are trained with different prompts for questions and
+for passages; using the wrong one (or none) costs several points of recall, so the encoder
+owns that choice and the rest of the project only says "query" or "document".
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+class Encoder(Protocol):
+    """What retrieval needs from an embedding model."""
+
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def fingerprint(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def encode_documents(self, texts: Sequence[str], titles: Sequence[str | None]) -> np.ndarray: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+
+@dataclass(frozen=True)
+class DocumentPrompt:
+    """A document prompt with a title slot, such as EmbeddingGemma's `title: none | text: `."""
+
+    template: str  # contains "{title}"
+    empty_title: str = "none"
+
+    def render(self, title: str | None) -> str:
+        clean = " ".join((title or "").split()) or self.empty_title
+        # The prompt uses " | " as its field separator; a title containing one would blur the fields.
+        return self.template.replace("{title}", clean.replace("|", "/"))
+
+
+def _title_slot(document_prompt: str | None) -> DocumentPrompt | None:
+    if document_prompt and "title: none |" in document_prompt:
+        return DocumentPrompt(document_prompt.replace("title: none |", "title: {title} |"))
+    return None
+
+
+class SentenceTransformerEncoder:
+    """A sentence-transformers model on the CPU (or a configured device), loaded once."""
+
+    def __init__(self, source: str, *, model_id: str, fingerprint: str, device: str = "cpu", batch_size: int = 16) -> None:
+        from sentence_transformers import SentenceTransformer  # heavy import, paid only when a model is needed
+
+        self._model = SentenceTransformer(source, device=device)
+        self._model_id = model_id
+        self._fingerprint = fingerprint
+        self._batch_size = batch_size
+        prompts = getattr(self._model, "prompts", {}) or {}
+        self._query_prompt: str | None = prompts.get("query")
+        self._document_prompt: str | None = prompts.get("document")
+        self._titled = _title_slot(self._document_prompt)
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    @property
+    def fingerprint(self) -> str:
+        return self._fingerprint
+
+    @property
+    def dimension(self) -> int:
+        getter = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        return int(getter())
+
+    @property
+    def max_seq_length(self) -> int:
+        return int(self._model.max_seq_length)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._model.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(list(texts), prompt=self._query_prompt)
+
+    def encode_documents(self, texts: Sequence[str], titles: Sequence[str | None]) -> np.ndarray:
+        if self._titled is None:
+            return self._encode(list(texts), prompt=self._document_prompt)
+        # One prompt per distinct title: sentence-transformers takes a single prompt per call.
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        groups: dict[str, list[int]] = {}
+        for i, title in enumerate(titles):
+            groups.setdefault(self._titled.render(title), []).append(i)
+        for prompt, idx in groups.items():
+            out[idx] = self._encode([texts[i] for i in idx], prompt=prompt)
+        return out
+
+    def _encode(self, texts: list[str], *, prompt: str | None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._model.encode(
+            texts,
+            prompt=prompt,
+            batch_size=self._batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)

@@ -1,0 +1,212 @@
+"""Articles read from a folder and cleaned of the website around them.
+
+News pages saved as text carry their site with them: navigation letters, font-size buttons,
+visit counters, rating widgets, "Other news" lists of unrelated headlines, a login-timeout
+notice. Left in, they become passages that answer questions the article never addressed
+(an "Other news" headline about a state visit would be cited as if the article said it), so
+cleaning happens before anything is indexed, and only what is left is searchable.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from .folding import fold, normalize
+
+log = logging.getLogger(__name__)
+
+ARTICLE_SUFFIXES = (".txt", ".md")
+
+# A line this short is a widget or share-button letter ("x", "+", "aa", "sct"), never prose.
+MIN_LINE_CHARS = 4
+# A first line up to this long and without a closing full stop reads as a headline.
+MAX_TITLE_CHARS = 200
+# Derived titles (when the article has no headline) are cut to fit a citation line on a phone.
+DERIVED_TITLE_CHARS = 120
+
+# Everything after one of these headings is the site's list of other stories, not the article.
+_TRAILING_SECTIONS = {
+    fold(s)
+    for s in (
+        "Other news", "Related news", "More news", "Read more", "See also",
+        "Những tin mới hơn", "Những tin cũ hơn", "Tin mới hơn", "Tin cũ hơn", "Tin khác", "Tin liên quan",
+        "Bài viết liên quan", "Các tin khác", "Tin cùng chuyên mục", "Xem thêm", "Đọc thêm",
+    )
+}
+# Whole lines that are site widgets, matched on the folded, lower-cased line.
+_CHROME_LINES = [
+    re.compile(p)
+    for p in (
+        r"^tong so diem cua bai viet la",  # rating widget
+        r"^click de danh gia bai viet",
+        r"danh gia bai viet$",
+        r"^ban da khong su dung site",  # login-timeout notice
+        r"thoi gian cho: ?\d+ giay",
+        r"^thong ke truy cap",  # visit counter
+        r"^(dang truy cap|hom nay|hom qua|thang hien tai|tong luot truy cap|luot truy cap)\s*[\d.,]+$",
+        r"^[•·▪►]",  # bulleted sidebar entries
+        r"^(top|back to top|len dau trang|in bai viet|print|share|chia se|tweet|email)$",
+        r"^(font size|co chu)\b",
+    )
+]
+_DATE = re.compile(r"(?<!\d)(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{4}))?(?!\d)")
+# A header line that is only a date, optionally with weekday and time: "Thứ hai - 17/04/2023 15:13".
+_DATE_LINE = re.compile(
+    r"^(?:(?:thu\s+\w+|chu nhat|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\s*[-,]?\s*)?"
+    r"\d{1,2}[/.-]\d{1,2}[/.-]\d{4}(?:\s*[-,]?\s*\d{1,2}:\d{2}(?::\d{2})?)?(?:\s*\(?gmt[+-]\d+\)?)?$"
+)
+_SOURCE_LINE = re.compile(r"^(?:nguon(?: tin)?|theo|tac gia|source|author|by)\s*:\s*\S")
+_SENTENCE_END = re.compile(r"[.!?…:;]\s*[\"”’)»]?$")
+_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    number: int  # 1-based, as a reader would count the article's paragraphs
+    text: str
+    start: int  # character offsets into Article.text
+    end: int
+
+
+@dataclass(frozen=True)
+class Article:
+    id: str
+    source_file: str
+    title: str
+    date: str | None  # as written in the article
+    date_iso: str | None  # when the written date is a full day, month and year
+    byline: str | None
+    paragraphs: tuple[Paragraph, ...] = field(repr=False)
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(p.text for p in self.paragraphs)
+
+
+class ArticleError(ValueError):
+    """A file that cannot become an article; the message names the file and why."""
+
+
+def load_folder(folder: Path) -> list[Article]:
+    """Every article in the folder, in file-name order; a bad file is named in a warning and skipped."""
+    articles: list[Article] = []
+    for path in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES):
+        try:
+            articles.append(load_file(path))
+        except ArticleError as exc:
+            log.warning("%s", exc)
+    return articles
+
+
+def load_file(path: Path) -> Article:
+    try:
+        raw = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ArticleError(f"Skipped {path.name}: it is not UTF-8 text; save it as UTF-8 to index it.") from None
+    except OSError as exc:
+        raise ArticleError(f"Skipped {path.name}: it could not be read ({exc.strerror}).") from None
+    return parse_article(raw, article_id=path.stem, source_file=path.name)
+
+
+def parse_article(raw: str, *, article_id: str, source_file: str) -> Article:
+    text = normalize(raw).replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
+    meta, text = _front_matter(text)
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    lines = [line for line in lines if line]
+    title = meta.get("title")
+    written_date = meta.get("date")
+    byline = meta.get("source") or meta.get("author")
+
+    body: list[str] = []
+    for line in lines:
+        folded = fold(line).strip()
+        if folded.rstrip(":") in _TRAILING_SECTIONS and body:
+            break
+        if len(line) < MIN_LINE_CHARS and not line.isdigit():
+            continue
+        if any(p.search(folded) for p in _CHROME_LINES):
+            continue
+        if _DATE_LINE.match(folded):
+            written_date = written_date or line
+            continue
+        if line.startswith("#") and title is None and not body:
+            title = line.lstrip("#").strip()
+            continue
+        if _SOURCE_LINE.match(folded):
+            byline = byline or line.partition(":")[2].strip()
+            continue
+        if title is None and not body and len(line) <= MAX_TITLE_CHARS and not _SENTENCE_END.search(line):
+            title = line
+            continue
+        if title is not None and line == title:
+            continue  # the headline repeated under the date
+        body.append(line)
+
+    if body and byline is None and _looks_like_byline(body[-1]):
+        byline = body.pop()
+    if not body:
+        raise ArticleError(f"Skipped {source_file}: it has no article text left after cleaning.")
+    if title is None:
+        title = _derived_title(body[0])
+    if written_date is None:
+        found = _DATE.search(body[0])
+        written_date = found.group(0) if found else None
+
+    paragraphs: list[Paragraph] = []
+    offset = 0
+    for number, line in enumerate(body, start=1):
+        paragraphs.append(Paragraph(number=number, text=line, start=offset, end=offset + len(line)))
+        offset += len(line) + 2
+    return Article(
+        id=article_id,
+        source_file=source_file,
+        title=title,
+        date=written_date,
+        date_iso=_iso_date(written_date),
+        byline=byline,
+        paragraphs=tuple(paragraphs),
+    )
+
+
+def _front_matter(text: str) -> tuple[dict[str, str], str]:
+    """Optional `---` block with `title:`, `date:`, `source:` lines, for articles written by hand."""
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return {}, text
+    meta: dict[str, str] = {}
+    for line in match.group(1).splitlines():
+        key, sep, value = line.partition(":")
+        if sep and value.strip():
+            meta[key.strip().lower()] = value.strip().strip("\"'")
+    return meta, text[match.end() :]
+
+
+def _looks_like_byline(line: str) -> bool:
+    """A closing line of two to five capitalised words, optionally with an affiliation in brackets."""
+    if len(line) > 80 or _SENTENCE_END.search(line.split("(")[0].strip()):
+        return False
+    words = line.split("(")[0].split()
+    return 2 <= len(words) <= 5 and all(w[:1].isupper() for w in words)
+
+
+def _derived_title(lead: str) -> str:
+    first = re.split(r"(?<=[.!?])\s+", lead, maxsplit=1)[0].rstrip(".")
+    if len(first) <= DERIVED_TITLE_CHARS:
+        return first
+    return first[:DERIVED_TITLE_CHARS].rsplit(" ", 1)[0].rstrip(",;:-–") + "…"
+
+
+def _iso_date(written: str | None) -> str | None:
+    if not written:
+        return None
+    found = _DATE.search(written)
+    if not found or not found.group(3):
+        return None
+    try:
+        return date(int(found.group(3)), int(found.group(2)), int(found.group(1))).isoformat()
+    except ValueError:
+        return None

@@ -1,0 +1,109 @@
+"""The retrieval engine put together from settings: what `seedqa index`, `ask`, `eval` and the bot share.
+
+Opening a searcher checks the index against the configured model before the model is loaded,
+so a mismatch costs a fraction of a second and says what to do, instead of returning
+passages ranked by vectors from another model.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+import os
+from pathlib import Path
+
+from embeddings.encoder import SentenceTransformerEncoder
+from embeddings.provision import ModelUnavailable, resolve_model
+from embeddings.settings import EmbeddingsSettings
+from embeddings.tokens import load_token_counter
+
+from . import store
+from .build import BuildReport, ProgressFactory, build_index, load_articles
+from .chunking import ChunkerSettings
+from .search import Searcher
+from .settings import ArticlesSettings, IndexSettings, SearchSettings
+from .store import IndexMismatch, corpus_hash
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class OpenedEngine:
+    searcher: Searcher
+    warnings: list[str] = field(default_factory=list)
+
+
+def load_encoder(embeddings: EmbeddingsSettings, source: str, fingerprint: str) -> SentenceTransformerEncoder:
+    if Path(source).is_dir():
+        # A local folder needs no hub; without this, transformers may still try the network and wait.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        return SentenceTransformerEncoder(
+            source, model_id=embeddings.model, fingerprint=fingerprint, device=embeddings.device, batch_size=embeddings.batch_size
+        )
+    except ModelUnavailable:
+        raise
+    except Exception as exc:  # sentence-transformers raises many kinds for a bad folder or id
+        raise ModelUnavailable(
+            f"Could not load the embedding model {embeddings.model!r} ({type(exc).__name__}: {exc}): "
+            "set embeddings.model to a sentence-transformers model id or folder."
+        ) from exc
+
+
+def rebuild(
+    articles: ArticlesSettings,
+    index: IndexSettings,
+    embeddings: EmbeddingsSettings,
+    *,
+    progress: ProgressFactory | None = None,
+    fetch_progress: bool = True,
+    force: bool = False,
+) -> BuildReport:
+    source, fingerprint = resolve_model(embeddings.model, embeddings.cache_dir, progress=fetch_progress)
+    return build_index(
+        articles_folder=articles.folder,
+        index_dir=index.folder,
+        chunker=ChunkerSettings.model_validate(index.model_dump(include=set(ChunkerSettings.model_fields))),
+        model_id=embeddings.model,
+        model_fingerprint=fingerprint,
+        count_tokens=load_token_counter(source),
+        load_encoder=lambda: load_encoder(embeddings, source, fingerprint),
+        progress=progress,
+        force=force,
+    )
+
+
+def open_engine(
+    articles: ArticlesSettings,
+    index: IndexSettings,
+    search: SearchSettings,
+    embeddings: EmbeddingsSettings,
+    *,
+    fetch_progress: bool = True,
+) -> OpenedEngine:
+    stored = store.load(index.folder)
+    manifest = stored.manifest
+    chunker = index.model_dump(mode="json", include=set(ChunkerSettings.model_fields))
+    if manifest.model_id != embeddings.model:
+        raise IndexMismatch(
+            f"The index was built with the model {manifest.model_id!r}, but embeddings.model is {embeddings.model!r}: run `seedqa index` to rebuild it."
+        )
+    if manifest.chunker != chunker:
+        raise IndexMismatch("The index was built with other chunking settings than index.* now says: run `seedqa index` to rebuild it.")
+    source, fingerprint = resolve_model(embeddings.model, embeddings.cache_dir, progress=fetch_progress)
+    if manifest.model_fingerprint != fingerprint:
+        raise IndexMismatch(
+            f"The index was built with other weights of {embeddings.model!r} than the ones now installed: run `seedqa index` to rebuild it."
+        )
+    encoder = load_encoder(embeddings, source, fingerprint)
+    if encoder.dimension != manifest.dimension:
+        raise IndexMismatch(
+            f"The index holds {manifest.dimension}-dimensional vectors but the model makes {encoder.dimension}: run `seedqa index` to rebuild it."
+        )
+    warnings: list[str] = []
+    try:
+        if corpus_hash(load_articles(articles.folder)) != manifest.corpus_hash:
+            warnings.append(f"The articles in {articles.folder} changed since the index was built: run `seedqa index` to include the changes.")
+    except Exception as exc:  # the index still answers from what it holds
+        warnings.append(f"Could not compare the index with {articles.folder} ({exc}).")
+    return OpenedEngine(Searcher(stored, encoder, search), warnings)

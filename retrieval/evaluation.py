@@ -1,0 +1,135 @@
+"""`seedqa eval`: how often the right passage comes first, per language, and whether the bot
+knows when to stay quiet.
+
+A question is a hit at rank k when one of its `answer_contains` strings appears, ignoring case
+and diacritics, in one of the first k passages. Ranking is measured with abstention switched
+off (so a wrong abstention does not hide a ranking problem) and abstention is measured on its
+own: unanswerable questions abstained, answerable ones wrongly abstained.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from .folding import contains_folded, normalize
+from .search import Searcher
+
+KS = (1, 3, 5)
+
+
+class BadEvalFile(ValueError):
+    """An evaluation file that cannot be read; the message names the line."""
+
+
+@dataclass(frozen=True)
+class EvalQuestion:
+    id: str
+    lang: str
+    question: str
+    source: str | None
+    answer_contains: tuple[str, ...]
+    kind: str = "fact"
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.answer_contains)
+
+
+@dataclass
+class GroupScore:
+    questions: int = 0
+    hits: dict[int, int] = field(default_factory=lambda: {k: 0 for k in KS})
+    reciprocal_rank: float = 0.0
+    unanswerable: int = 0
+    unanswerable_abstained: int = 0
+    answerable_abstained: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        n = self.questions or 1
+        return {
+            "questions": self.questions,
+            **{f"hit@{k}": round(self.hits[k] / n, 4) for k in KS},
+            "mrr": round(self.reciprocal_rank / n, 4),
+            "unanswerable": self.unanswerable,
+            "unanswerable_abstained": round(self.unanswerable_abstained / self.unanswerable, 4) if self.unanswerable else None,
+            "answerable_abstained": round(self.answerable_abstained / n, 4) if self.questions else None,
+        }
+
+
+def read_questions(path: Path) -> list[EvalQuestion]:
+    out: list[EvalQuestion] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadEvalFile(f"Cannot read {path}: {exc}.") from None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            out.append(
+                EvalQuestion(
+                    id=str(row["id"]),
+                    lang=str(row.get("lang", "?")),
+                    question=normalize(row["question"]),
+                    source=row.get("source"),
+                    answer_contains=tuple(row.get("answer_contains") or ()),
+                    kind=str(row.get("kind", "fact")),
+                )
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise BadEvalFile(f"{path}, line {number}: not a question object ({exc}); expected {{\"id\", \"lang\", \"question\", \"answer_contains\": [...]}}.") from None
+    return out
+
+
+@dataclass
+class Report:
+    overall: GroupScore
+    by_lang: dict[str, GroupScore]
+    misses: list[dict[str, Any]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "overall": self.overall.as_dict(),
+            "by_lang": {lang: g.as_dict() for lang, g in sorted(self.by_lang.items())},
+            "misses": self.misses,
+        }
+
+
+def evaluate(searcher: Searcher, questions: Iterable[EvalQuestion]) -> Report:
+    overall = GroupScore()
+    by_lang: dict[str, GroupScore] = {}
+    misses: list[dict[str, Any]] = []
+    depth = max(KS)
+    for q in questions:
+        group = by_lang.setdefault(q.lang, GroupScore())
+        answer = searcher.search(q.question, k=depth)
+        if not q.answerable:
+            for g in (overall, group):
+                g.unanswerable += 1
+                g.unanswerable_abstained += answer.abstained
+            if not answer.abstained:
+                misses.append({"id": q.id, "question": q.question, "problem": "answered an unanswerable question", "score": round(answer.best_score, 4)})
+            continue
+        ranked = answer.results if not answer.abstained else searcher.search(q.question, k=depth, abstain=False).results
+        rank = next((r.rank for r in ranked if any(contains_folded(r.text, a) for a in q.answer_contains)), None)
+        for g in (overall, group):
+            g.questions += 1
+            g.answerable_abstained += answer.abstained
+            for k in KS:
+                g.hits[k] += rank is not None and rank <= k
+            g.reciprocal_rank += 1 / rank if rank else 0.0
+        if answer.abstained or rank != 1:
+            misses.append(
+                {
+                    "id": q.id,
+                    "question": q.question,
+                    "problem": "abstained" if answer.abstained else f"answer at rank {rank}" if rank else "answer not in top 5",
+                    "score": round(answer.best_score, 4),
+                    "top": ranked[0].article.source_file + f" ¶{ranked[0].paragraph}" if ranked else None,
+                }
+            )
+    return Report(overall, by_lang, misses)

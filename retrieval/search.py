@@ -1,0 +1,213 @@
+"""A question in, cited passages out, or an honest "the articles do not say".
+
+Dense retrieval with the model's query prompt does the cross-lingual work (an English question
+against Vietnamese passages); BM25 adds exact-word evidence where the question's words are
+actually in the articles (Vietnamese, with or without diacritics, and names). Each passage's
+score also looks at its best single sentence, which both sharpens ranking for one-line facts
+and gives the sentence to highlight.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from embeddings.encoder import Encoder
+
+from .accents import AccentRestorer
+from .chunking import Chunk
+from .folding import folded_tokens, normalize
+from .lexical import STOPWORDS, LexicalIndex
+from .settings import SearchSettings
+from .store import StoredIndex
+
+# Two results whose folded word sets overlap this much say the same thing (captions repeated
+# under photos, a lead restated at the end); the lower one is dropped.
+NEAR_DUPLICATE_JACCARD = 0.8
+# A passage next to a better one joins it when it scores within this much of it: passages of
+# 120 tokens often split one account (who came, then what they agreed), and on the eval set
+# merging within 0.05 raised hit@1 by 3-7 points per language; wider margins gained nothing.
+MERGE_WITHIN = 0.05
+# At most three passages (~360 tokens) in one result, so it still reads on a phone screen.
+MERGE_MAX_PASSAGES = 3
+
+
+class BadQuestion(ValueError):
+    """A question that cannot be searched; the message says what to type instead."""
+
+
+@dataclass(frozen=True)
+class ArticleRef:
+    id: str
+    title: str
+    date: str | None
+    source_file: str
+
+
+@dataclass(frozen=True)
+class Result:
+    rank: int
+    score: float
+    text: str
+    highlight: str
+    article: ArticleRef
+    paragraph: int  # the paragraph holding the highlighted sentence
+    paragraphs: tuple[int, int]  # first and last paragraph of the passage
+    highlight_start: int  # offsets of `highlight` within `text`
+    highlight_end: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rank": self.rank,
+            "score": round(self.score, 4),
+            "text": self.text,
+            "highlight": self.highlight,
+            "article": {"id": self.article.id, "title": self.article.title, "date": self.article.date, "source_file": self.article.source_file},
+            "paragraph": self.paragraph,
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    abstained: bool
+    results: list[Result] = field(default_factory=list)
+    best_score: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"question": self.question, "abstained": self.abstained, "results": [r.to_json() for r in self.results]}
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One candidate passage and the parts of its score, kept apart so fusion can be measured."""
+
+    position: int
+    dense: float
+    sentence: float
+    best_sentence: int  # index into the chunk's sentences
+    lexical: float  # BM25 as a share of a full match, in [0, 1]
+    fused: float
+
+
+class Searcher:
+    def __init__(self, index: StoredIndex, encoder: Encoder, settings: SearchSettings) -> None:
+        self.index = index
+        self.encoder = encoder
+        self.settings = settings
+        self._chunks = index.chunks
+        self._lexical = LexicalIndex([f"{c.title}\n{c.text}" for c in self._chunks])
+        self._accents = AccentRestorer(a.title + "\n" + a.text for a in index.articles.values())
+        self._sentence_rows: list[np.ndarray] = []
+        start = 0
+        for chunk in self._chunks:
+            self._sentence_rows.append(np.arange(start, start + len(chunk.sentences)))
+            start += len(chunk.sentences)
+
+    def search(self, question: str, k: int | None = None, *, abstain: bool = True) -> Answer:
+        text = self._clean(question)
+        k = k or self.settings.top_k
+        scored = self.score(text)
+        best = scored[0].fused if scored else 0.0
+        if not scored or (abstain and best < self.settings.abstain_below):
+            return Answer(question=text, abstained=True, best_score=best)
+        return Answer(question=text, abstained=False, results=self._shape(scored, k), best_score=best)
+
+    def score(self, question: str) -> list[Scored]:
+        """Every candidate with its score parts, best first."""
+        if not self._chunks:
+            return []
+        query = self.encoder.encode_queries([self._accents.restore(question)])[0]
+        n = min(self.settings.candidates, len(self._chunks))
+        _, dense_ids = self.index.passages.search(query[None, :], n)
+        lexical = self._lexical.scores(question)
+        candidates = {int(i) for i in dense_ids[0] if i >= 0}
+        if lexical.any():
+            candidates.update(int(i) for i in np.argsort(-lexical)[:n] if lexical[i] > 0)
+        weight = self.settings.lexical_weight * self._lexical.coverage(question)
+        share = self.settings.sentence_weight
+        out: list[Scored] = []
+        for pos in candidates:
+            dense = float(self.index.passages.reconstruct(pos) @ query)
+            rows = self._sentence_rows[pos]
+            sims = self.index.sentence_vectors[rows] @ query if len(rows) else np.array([dense])
+            best_sentence = int(np.argmax(sims))
+            sentence = float(sims[best_sentence])
+            lex = float(lexical[pos])
+            fused = (1 - share) * dense + share * max(dense, sentence) + weight * lex
+            out.append(Scored(pos, dense, sentence, best_sentence, lex, fused))
+        out.sort(key=lambda s: -s.fused)
+        return out
+
+    def _clean(self, question: str) -> str:
+        text = " ".join(normalize(question or "").split())
+        if not any(ch.isalnum() for ch in text):
+            raise BadQuestion("Type a question in words, for example: who met the Jeju governor?")
+        return text[: self.settings.max_question_chars]
+
+    def _shape(self, scored: list[Scored], k: int) -> list[Result]:
+        """Top passages; a neighbour scoring almost as well joins its passage; near-duplicates dropped."""
+        groups: list[list[Scored]] = []
+        seen_words: list[set[str]] = []
+        for cand in scored:
+            if len(groups) >= k:
+                break
+            chunk = self._chunks[cand.position]
+            home = next(
+                (
+                    g
+                    for g in groups
+                    if len(g) < MERGE_MAX_PASSAGES
+                    and cand.fused >= g[0].fused - MERGE_WITHIN
+                    and any(_adjacent(self._chunks[m.position], chunk) for m in g)
+                ),
+                None,
+            )
+            if home is not None:
+                home.append(cand)
+                continue
+            words = set(folded_tokens(chunk.text)) - STOPWORDS
+            if any(_jaccard(words, other) >= NEAR_DUPLICATE_JACCARD for other in seen_words):
+                continue
+            groups.append([cand])
+            seen_words.append(words)
+        return [self._result(rank, group) for rank, group in enumerate(groups, start=1)]
+
+    def _result(self, rank: int, group: list[Scored]) -> Result:
+        lead = group[0]
+        chunks = sorted((self._chunks[g.position] for g in group), key=lambda c: c.start)
+        article = self.index.articles[chunks[0].article_id]
+        start, end = chunks[0].start, chunks[-1].end
+        text = article.text[start:end]
+        best_chunk = self._chunks[lead.position]
+        span = best_chunk.sentences[lead.best_sentence] if best_chunk.sentences else None
+        h_start = best_chunk.start - start + (span.start if span else 0)
+        h_end = best_chunk.start - start + (span.end if span else len(best_chunk.text))
+        absolute = start + h_start
+        paragraph = next((p.number for p in article.paragraphs if p.start <= absolute <= p.end), best_chunk.paragraph_start)
+        return Result(
+            rank=rank,
+            score=lead.fused,
+            text=text,
+            highlight=text[h_start:h_end],
+            article=ArticleRef(article.id, article.title, article.date, article.source_file),
+            paragraph=paragraph,
+            paragraphs=(chunks[0].paragraph_start, chunks[-1].paragraph_end),
+            highlight_start=h_start,
+            highlight_end=h_end,
+        )
+
+
+def _adjacent(a: Chunk, b: Chunk) -> bool:
+    """Consecutive passages of one article (nothing but the paragraph break between them)."""
+    if a.article_id != b.article_id:
+        return False
+    first, second = (a, b) if a.start < b.start else (b, a)
+    return first.paragraph_end + 1 >= second.paragraph_start and first.end <= second.start
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
