@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -94,9 +95,14 @@ class ArticleError(ValueError):
 def load_folder(folder: Path) -> list[Article]:
     """Every article in the folder, in file-name order; a bad file is named in a warning and skipped."""
     articles: list[Article] = []
-    for path in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES):
+    paths = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES)
+    stems = Counter(p.stem for p in paths)
+    for path in paths:
         try:
-            articles.append(load_file(path))
+            # The id is the stem ("001_ba54...") unless news.txt and news.md share it: then the
+            # whole file name, so neither article's passages are cut from the other's text.
+            article = load_file(path)
+            articles.append(article if stems[path.stem] == 1 else replace(article, id=path.name))
         except ArticleError as exc:
             log.warning("%s", exc)
     return articles

@@ -19,9 +19,13 @@ from .articles import Article
 
 TokenCounter = Callable[[str], int]
 
+# Every upper-case letter of the Latin blocks Vietnamese uses. A range such as `À-Ỹ` would not
+# do: it also spans the lower-case letters between them (đ, ư, ợ...), which would split
+# "... ông Út. được ..." mid-sentence.
+_UPPER = "".join(ch for ch in map(chr, range(0x41, 0x1F00)) if ch.isupper())
 # Sentence ends: . ! ? … followed by space and something that can open a sentence. "TP.HCM",
 # "1.100" and "9.251,6" have no space after the dot, so they are not split.
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?…])[\"”’)»]?\s+(?=[\"“‘(«*\-–]?[A-ZÀ-ỸĐ0-9])")
+_SENTENCE_BREAK = re.compile(rf"(?<=[.!?…])[\"”’)»]?\s+(?=[\"“‘(«*\-–]?[{re.escape(_UPPER)}0-9])")
 
 
 class ChunkerSettings(BaseModel):

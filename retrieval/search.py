@@ -201,11 +201,11 @@ class Searcher:
 
 
 def _adjacent(a: Chunk, b: Chunk) -> bool:
-    """Consecutive passages of one article (nothing but the paragraph break between them)."""
+    """Consecutive passages of one article: only the space or paragraph break ("\n\n") between them."""
     if a.article_id != b.article_id:
         return False
     first, second = (a, b) if a.start < b.start else (b, a)
-    return first.paragraph_end + 1 >= second.paragraph_start and first.end <= second.start
+    return 0 <= second.start - first.end <= len("\n\n")
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:

@@ -12,6 +12,8 @@ NumPy arrays loaded with allow_pickle=False, and FAISS's own format.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -19,7 +21,7 @@ import shutil
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import faiss
 import numpy as np
@@ -27,7 +29,11 @@ import numpy as np
 from .articles import Article, Paragraph
 from .chunking import Chunk, Span
 
-FORMAT_VERSION = 1
+# Bump whenever the files' layout OR what chunking produces from the same text changes (for
+# example the sentence splitter): the manifest compares chunker settings, not chunker code, so
+# this number is what makes `seedqa index` rebuild an index cut by older code.
+# 2: the sentence splitter no longer treats lower-case accented letters as sentence starts.
+FORMAT_VERSION = 2
 CURRENT = "CURRENT"
 GENERATIONS = "generations"
 
@@ -123,6 +129,34 @@ def write_generation(
     """Write a complete new generation, switch CURRENT to it, then remove older ones."""
     generations = index_dir / GENERATIONS
     generations.mkdir(parents=True, exist_ok=True)
+    with _writer_lock(index_dir):
+        # Under the lock no other build is live, so any staging folder is a killed build's leftover.
+        for leftover in generations.glob(".building-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+        return _write_generation(generations, index_dir, manifest, articles, chunks, passage_vectors, sentence_vectors)
+
+
+@contextlib.contextmanager
+def _writer_lock(index_dir: Path) -> Iterator[None]:
+    """One writer at a time (two `seedqa index` runs would otherwise delete each other's work).
+    flock is released by the kernel when the process dies, so a killed build never leaves it held."""
+    with open(index_dir / ".lock", "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _write_generation(
+    generations: Path,
+    index_dir: Path,
+    manifest: Manifest,
+    articles: list[Article],
+    chunks: list[Chunk],
+    passage_vectors: np.ndarray,
+    sentence_vectors: np.ndarray,
+) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=".building-", dir=generations))
     try:
         index = faiss.IndexFlatIP(manifest.dimension)
@@ -143,7 +177,7 @@ def write_generation(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     for old in generations.iterdir():
-        if old.name != name and not old.name.startswith(".building-"):
+        if old.name != name:
             shutil.rmtree(old, ignore_errors=True)
     return final
 

@@ -39,7 +39,8 @@ TARGET_HIT1 = 0.90
 TARGET_HIT3 = 0.98
 
 out = Console(highlight=False, soft_wrap=False)
-err = Console(stderr=True, highlight=False)
+# soft_wrap: an error is one sentence on one line, whatever the terminal width (pipes get 80).
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class _RichBuildProgress(BuildProgress):
@@ -63,6 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="seedqa: %(levelname)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # request URLs may carry a bot token
+    if not args.verbose:
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets its own logger to DEBUG on import
     try:
         settings = load_settings(args.config)
         return int(args.handler(args, settings) or 0)
