@@ -1,0 +1,104 @@
+"""The promises of the README, kept with the real EmbeddingGemma model (fetched and verified on first use).
+
+These run in CI too: a fake embedder can show that the plumbing works, but only the real model
+shows that an English question finds a Vietnamese passage and that the targets hold.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from embeddings.settings import EmbeddingsSettings
+from retrieval.engine import open_engine, rebuild
+from retrieval.evaluation import Report, evaluate, read_questions
+from retrieval.search import Searcher
+from retrieval.settings import ArticlesSettings, IndexSettings, SearchSettings
+
+pytestmark = pytest.mark.model
+
+REPO = Path(__file__).resolve().parent.parent
+QUESTIONS = REPO / "tests" / "eval" / "questions.jsonl"
+# The issue's targets, per language group.
+HIT1, HIT3 = 0.90, 0.98
+UNANSWERABLE_ABSTAINED, ANSWERABLE_ABSTAINED = 0.90, 0.05
+JEJU = ["who met the Jeju governor?", "ai gặp tỉnh trưởng Jeju?", "ai gap tinh truong jeju"]
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("index")
+    report = rebuild(ArticlesSettings(folder=REPO / "seeds"), IndexSettings(folder=folder), EmbeddingsSettings(), fetch_progress=False)
+    assert report.articles == 5 and report.chunks > 0
+    return folder
+
+
+@pytest.fixture(scope="module")
+def searcher(index_dir: Path) -> Searcher:
+    opened = open_engine(ArticlesSettings(folder=REPO / "seeds"), IndexSettings(folder=index_dir), SearchSettings(), EmbeddingsSettings())
+    assert opened.warnings == []
+    return opened.searcher
+
+
+@pytest.fixture(scope="module")
+def report(searcher: Searcher) -> Report:
+    return evaluate(searcher, read_questions(QUESTIONS))
+
+
+@pytest.mark.parametrize("question", JEJU)
+def test_jeju_question_is_answered_from_seed_001_in_every_language(searcher: Searcher, question: str) -> None:
+    answer = searcher.search(question)
+    assert not answer.abstained
+    best = answer.results[0]
+    assert best.article.source_file == "001_ba5425dd328a78c0.txt"
+    assert "Nguyễn Văn Út" in best.text and "Tỉnh trưởng tỉnh Jeju" in best.text
+    assert "Tỉnh trưởng tỉnh Jeju" in best.highlight
+    assert best.paragraph == 10
+
+
+def test_off_topic_question_is_abstained(searcher: Searcher) -> None:
+    assert searcher.search("What is the capital of France?").abstained
+
+
+def test_eval_set_is_big_enough_and_covers_every_group() -> None:
+    questions = read_questions(QUESTIONS)
+    langs = {q.lang for q in questions}
+    assert len(questions) >= 80 and {"en", "vi", "vi-noaccent"} <= langs
+    assert sum(not q.answerable for q in questions) >= 10
+
+
+@pytest.mark.parametrize("lang", ["en", "vi", "vi-noaccent"])
+def test_ranking_targets_per_language(report: Report, lang: str) -> None:
+    group = report.by_lang[lang].as_dict()
+    misses = [m["id"] for m in report.misses if m["id"].split("-")[0] in {"en": "en", "vi": "vi", "vi-noaccent": "vin"}[lang]]
+    assert group["hit@1"] >= HIT1, f"{lang} hit@1 {group['hit@1']} < {HIT1}; misses: {misses}"
+    assert group["hit@3"] >= HIT3, f"{lang} hit@3 {group['hit@3']} < {HIT3}"
+
+
+def test_abstention_targets(report: Report) -> None:
+    overall = report.overall.as_dict()
+    answered = [m["id"] for m in report.misses if m["problem"] == "answered an unanswerable question"]
+    assert overall["answerable_abstained"] <= ANSWERABLE_ABSTAINED
+    assert overall["unanswerable_abstained"] >= UNANSWERABLE_ABSTAINED, f"answered: {answered}"
+
+
+def test_cli_reads_questions_from_stdin_and_writes_json_lines(index_dir: Path) -> None:
+    """`seedqa ask --json` with no question: one JSON object per input line, the model loaded once."""
+    env = os.environ | {"SEEDQA_INDEX__FOLDER": str(index_dir), "SEEDQA_ARTICLES__FOLDER": str(REPO / "seeds")}
+    done = subprocess.run(
+        [sys.executable, "-m", "seedqa.cli", "ask", "--json", "-k", "2"],
+        input="\n".join(JEJU) + "\n", capture_output=True, text=True, env=env, cwd=REPO, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [line["question"] for line in lines] == [" ".join(q.split()) for q in JEJU]
+    for line in lines:
+        assert line["abstained"] is False and len(line["results"]) == 2
+        top = line["results"][0]
+        assert set(top) == {"rank", "score", "text", "highlight", "article", "paragraph"}
+        assert top["article"]["source_file"] == "001_ba5425dd328a78c0.txt" and "Nguyễn Văn Út" in top["text"]
