@@ -133,7 +133,29 @@ def write_generation(
         # Under the lock no other build is live, so any staging folder is a killed build's leftover.
         for leftover in generations.glob(".building-*"):
             shutil.rmtree(leftover, ignore_errors=True)
-        return _write_generation(generations, index_dir, manifest, articles, chunks, passage_vectors, sentence_vectors)
+        staging = Path(tempfile.mkdtemp(prefix=".building-", dir=generations))
+        try:
+            index = faiss.IndexFlatIP(manifest.dimension)
+            if len(passage_vectors):
+                index.add(np.ascontiguousarray(passage_vectors, dtype=np.float32))
+            faiss.write_index(index, str(staging / "passages.faiss"))
+            with open(staging / "sentences.npy", "wb") as fh:
+                np.save(fh, np.ascontiguousarray(sentence_vectors, dtype=np.float32), allow_pickle=False)
+            _write_text(staging / "chunks.jsonl", "".join(json.dumps(_chunk_record(c), ensure_ascii=False) + "\n" for c in chunks))
+            _write_text(staging / "articles.json", json.dumps([_article_record(a) for a in articles], ensure_ascii=False))
+            _write_text(staging / "manifest.json", manifest.to_json())  # written last: its presence marks a complete generation
+            name = f"{manifest.built_at.replace(':', '').replace('-', '')}-{manifest.corpus_hash[:8]}-{os.getpid()}"
+            final = generations / name
+            os.replace(staging, final)
+            _fsync_dir(generations)
+            _atomic_write_text(index_dir / CURRENT, name + "\n")
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        for old in generations.iterdir():
+            if old.name != name:
+                shutil.rmtree(old, ignore_errors=True)
+        return final
 
 
 @contextlib.contextmanager
@@ -146,40 +168,6 @@ def _writer_lock(index_dir: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
-def _write_generation(
-    generations: Path,
-    index_dir: Path,
-    manifest: Manifest,
-    articles: list[Article],
-    chunks: list[Chunk],
-    passage_vectors: np.ndarray,
-    sentence_vectors: np.ndarray,
-) -> Path:
-    staging = Path(tempfile.mkdtemp(prefix=".building-", dir=generations))
-    try:
-        index = faiss.IndexFlatIP(manifest.dimension)
-        if len(passage_vectors):
-            index.add(np.ascontiguousarray(passage_vectors, dtype=np.float32))
-        faiss.write_index(index, str(staging / "passages.faiss"))
-        with open(staging / "sentences.npy", "wb") as fh:
-            np.save(fh, np.ascontiguousarray(sentence_vectors, dtype=np.float32), allow_pickle=False)
-        _write_text(staging / "chunks.jsonl", "".join(json.dumps(_chunk_record(c), ensure_ascii=False) + "\n" for c in chunks))
-        _write_text(staging / "articles.json", json.dumps([_article_record(a) for a in articles], ensure_ascii=False))
-        _write_text(staging / "manifest.json", manifest.to_json())  # written last: its presence marks a complete generation
-        name = f"{manifest.built_at.replace(':', '').replace('-', '')}-{manifest.corpus_hash[:8]}-{os.getpid()}"
-        final = generations / name
-        os.replace(staging, final)
-        _fsync_dir(generations)
-        _atomic_write_text(index_dir / CURRENT, name + "\n")
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    for old in generations.iterdir():
-        if old.name != name:
-            shutil.rmtree(old, ignore_errors=True)
-    return final
 
 
 def load(index_dir: Path) -> StoredIndex:
