@@ -17,6 +17,7 @@ chunker or the model changed; search settings are read afresh from retrieval/set
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -159,9 +160,17 @@ def main() -> int:
         return dedupe([r.article.id for r in answer.results])
 
     # 2. Plain dense: one vector per whole paragraph, the model's prompts, no title.
-    log("Encoding the paragraphs for plain dense...")
+    # Its paragraph vectors are kept next to the index, keyed by the weights and the texts.
+    key = hashlib.sha256("\x00".join([encoder.fingerprint, *contexts]).encode()).hexdigest()[:16]
+    cached = INDEX_DIR.parent / f"xquad-plain-{key}.npy"
+    if cached.exists():
+        paragraph_vectors = np.load(cached, allow_pickle=False)
+    else:
+        log("Encoding the paragraphs for plain dense...")
+        paragraph_vectors = encoder.encode_documents(contexts, [None] * len(contexts))
+        np.save(cached, paragraph_vectors, allow_pickle=False)
     flat = faiss.IndexFlatIP(encoder.dimension)
-    flat.add(encoder.encode_documents(contexts, [None] * len(contexts)))
+    flat.add(paragraph_vectors)
     query_vectors: dict[str, dict[str, np.ndarray]] = {}
     for lang in LANGS:
         log(f"  encoding {len(questions[lang])} {lang} questions")
@@ -233,6 +242,8 @@ def main() -> int:
         top = pipeline(q, lang)[:1]
         log(f"  [{lang}] rank {r}, gold {gold}, pipeline top {top[0] if top else '-'}: {q}")
 
+    per_question = {f"{label}|{lang}": r for (label, lang), r in ranks.items()}
+    (INDEX_DIR.parent / "xquad-last-ranks.json").write_text(json.dumps(per_question), encoding="utf-8")
     elapsed = time.perf_counter() - started
     log(f"Done in {elapsed / 60:.1f} min.")
     if args.write:
