@@ -249,7 +249,9 @@ def main() -> int:
     if args.write:
         import torch
 
-        command = "python bench/xquad.py " + " ".join(sys.argv[1:])
+        python = Path(sys.executable)
+        shown = os.path.relpath(python, ROOT) if python.is_relative_to(ROOT) else "python"
+        command = " ".join([shown, "bench/xquad.py", *sys.argv[1:]])
         settings = json.dumps(search.model_dump(mode="json"), sort_keys=True)
         chunker = json.dumps(index.model_dump(mode="json", exclude={"folder"}), sort_keys=True)
         section = "\n".join([

@@ -63,6 +63,8 @@ class AccentRestorer:
         choices = self._best_path([parts[i].lower() for i in words])
         for i, choice in zip(words, choices):
             original = parts[i]
+            if choice == original.lower():
+                continue  # nothing restored: keep the word as typed ("NFL" must not become "Nfl")
             parts[i] = choice.capitalize() if original[:1].isupper() else choice
         return "".join(parts)
 

@@ -102,3 +102,16 @@ def test_lexical_coverage_separates_vietnamese_from_english(articles: list[Artic
     assert index.coverage("ai da gap tinh truong tinh jeju") == 1.0
     assert index.coverage("What is the capital of France?") == 0.0
     assert index.coverage("Who did the Jeju governor meet?") < 0.5
+
+
+def test_restoring_keeps_acronyms_as_typed() -> None:
+    """A word with nothing to restore stays exactly as the user typed it."""
+    from pathlib import Path
+
+    from retrieval.accents import AccentRestorer
+    from retrieval.articles import load_folder
+
+    articles = load_folder(Path(__file__).resolve().parent.parent / "seeds")
+    restorer = AccentRestorer(a.title + "\n" + a.text for a in articles)
+    restored = restorer.restore("UBND tinh Long An gap tinh truong Jeju")
+    assert restored.startswith("UBND ") and "tỉnh trưởng" in restored
