@@ -34,10 +34,6 @@ from .config import ConfigError, Settings, load_settings, masked
 EXIT_USER_ERROR = 1
 EXIT_INTERRUPTED = 130
 
-# Targets the eval set must meet with the real model (the test harness enforces the same ones).
-TARGET_HIT1 = 0.90
-TARGET_HIT3 = 0.98
-
 out = Console(highlight=False, soft_wrap=False)
 # soft_wrap: an error is one sentence on one line, whatever the terminal width (pipes get 80).
 err = Console(stderr=True, highlight=False, soft_wrap=True)
