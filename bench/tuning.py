@@ -34,7 +34,8 @@ def bonus_sweep(searcher: search.Searcher, questions: list[EvalQuestion]) -> Non
 
 
 def threshold_sweep(searcher: search.Searcher, questions: list[EvalQuestion]) -> None:
-    best = [(q, max((s.relevance for s in searcher.score(searcher._clean(q.question))), default=0.0)) for q in questions]
+    # best_score is the very number search() compares with abstain_below.
+    best = [(q, searcher.search(q.question).best_score) for q in questions]
     answerable = [score for q, score in best if q.answerable]
     unanswerable = [score for q, score in best if not q.answerable]
     chosen = searcher.settings.abstain_below
