@@ -51,14 +51,22 @@ class AccentRestorer:
             self._forms.setdefault(fold(word), []).append(word)
         self._total = sum(self._unigrams.values()) or 1
 
+    def is_vietnamese(self, text: str) -> bool:
+        """Whether most words are Vietnamese syllables, typed with or without diacritics.
+
+        A diacritic alone does not decide it: "What did Tô Lâm say?" is English with a name in it.
+        """
+        words = re.findall(r"\w+", normalize(text))
+        known = sum(fold(w) in self._forms for w in words)
+        return bool(words) and known / len(words) >= MIN_VIETNAMESE_SHARE
+
     def restore(self, question: str) -> str:
         """The question with diacritics restored, or unchanged when it already has some."""
         if has_diacritics(question):
             return question
         parts = _WORD.findall(question)
         words = [i for i, p in enumerate(parts) if p[0].isalnum() or p[0] == "_"]
-        known = sum(fold(parts[i]) in self._forms for i in words)
-        if not words or known / len(words) < MIN_VIETNAMESE_SHARE:
+        if not words or not self.is_vietnamese(question):
             return question  # not Vietnamese: nothing to restore
         choices = self._best_path([parts[i].lower() for i in words])
         for i, choice in zip(words, choices):

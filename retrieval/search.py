@@ -124,6 +124,10 @@ class Searcher:
             return Answer(question=text, abstained=True, best_score=best)
         return Answer(question=text, abstained=False, results=self._shape(scored, k), best_score=best)
 
+    def is_vietnamese(self, question: str) -> bool:
+        """Whether the question is Vietnamese (with or without diacritics), so a reply can match it."""
+        return self._accents.is_vietnamese(normalize(question or ""))
+
     def score(self, question: str) -> list[Scored]:
         """Every candidate with its score parts, best first."""
         if not self._chunks:

@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from bot.errors import BotStartError
 from embeddings.provision import ModelUnavailable, embeddinggemma, ensure_model, verify_model_folder
 from embeddings.settings import DEFAULT_MODEL
 from retrieval.build import NoArticles
@@ -65,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(args.config)
         return int(args.handler(args, settings) or 0)
-    except (ConfigError, IndexProblem, ModelUnavailable, NoArticles, BadQuestion, BadEvalFile) as exc:
+    except (ConfigError, IndexProblem, ModelUnavailable, NoArticles, BadQuestion, BadEvalFile, BotStartError) as exc:
         err.print(f"seedqa: {escape(str(exc))}")
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
@@ -93,6 +94,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path, help="JSONL with id, lang, question, answer_contains")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_eval)
+
+    p = sub.add_parser("bot", help="answer questions in Telegram (needs SEEDQA_BOT__TOKEN)")
+    p.set_defaults(handler=cmd_bot)
 
     p = sub.add_parser("config", help="print the effective settings (secrets masked)")
     p.set_defaults(handler=cmd_config)
@@ -152,6 +156,19 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:
         _print_report(report)
+    return 0
+
+
+def cmd_bot(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import check_settings, run_bot  # telegram is imported only by the command that needs it
+
+    check_settings(settings.bot)  # a missing token is reported before seconds of model loading
+    if not args.verbose:
+        logging.getLogger("bot").setLevel(logging.INFO)
+    engine = open_engine(settings.articles, settings.index, settings.search, settings.embeddings)
+    for warning in engine.warnings:
+        err.print(f"seedqa: warning: {escape(warning)}")
+    run_bot(settings.bot, engine.searcher)
     return 0
 
 

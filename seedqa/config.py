@@ -21,7 +21,7 @@ from embeddings.settings import EmbeddingsSettings
 from retrieval.settings import ArticlesSettings, IndexSettings, SearchSettings
 
 DEFAULT_CONFIG_FILE = Path("config.toml")
-SECRET_KEYS = {("bot", "token")}
+SECRET_KEYS = {("bot", "token"), ("bot", "webhook_secret")}
 
 _config_file: ContextVar[Path | None] = ContextVar("seedqa_config_file", default=None)
 

@@ -1,0 +1,173 @@
+"""Answers and articles as Telegram HTML messages that read well on a phone.
+
+Telegram refuses a message over 4096 characters or with a tag left open, and a refused reply is
+a user left without an answer. So everything is built from complete blocks (a result, a
+paragraph) whose text is escaped before any tag is added, and long text is cut only between
+blocks, or inside plain text at sentence and then word boundaries, never inside a tag or an entity.
+"""
+
+from __future__ import annotations
+
+import re
+from html import escape
+from typing import Sequence
+
+from retrieval.articles import Article
+from retrieval.search import Result
+
+from .texts import Lang, text
+
+# Telegram's limit on a message's text (sendMessage, editMessageText).
+TELEGRAM_LIMIT = 4096
+# A passage shown in chat is cut to about this many characters around its best sentence: three
+# results then fit one message (so "More results" can edit it in place) and a phone screen shows
+# a whole result; "Full article" has the rest.
+PASSAGE_CHARS = 900
+# Telegram shows about this much of an inline result's title and description.
+INLINE_TITLE_CHARS = 100
+INLINE_DESCRIPTION_CHARS = 200
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+_ELLIPSIS = "…"
+
+
+def size(message: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units, so an emoji counts two."""
+    return len(message.encode("utf-16-le")) // 2
+
+
+def citation(result: Result, lang: Lang) -> str:
+    date = f" · {escape(result.article.date)}" if result.article.date else ""
+    return f"📰 <i>{escape(result.article.title)}</i>{date} · {escape(result.article.source_file)}, {text('paragraph', lang)} {result.paragraph}"
+
+
+def result_block(result: Result, lang: Lang, *, passage_chars: int = PASSAGE_CHARS) -> str:
+    """One result: the passage with its best sentence in bold, then the citation line."""
+    before, best, after = _window(result, passage_chars)
+    body = f"{escape(before)}<b>{escape(best)}</b>{escape(after)}"
+    return f"<b>{result.rank}.</b> {body}\n{citation(result, lang)}"
+
+
+def answer_message(results: Sequence[Result], lang: Lang, *, first_rank: int = 1, total_pages_known: bool = False, question: str | None = None) -> str:
+    """One page of results as one message, shrinking passages if escaping ever made it too long."""
+    for chars in (PASSAGE_CHARS, PASSAGE_CHARS // 2, PASSAGE_CHARS // 4):
+        blocks = [f"❓ <i>{escape(question)}</i>"] if question else []
+        blocks += [result_block(r, lang, passage_chars=chars) for r in results]
+        if first_rank > 1 and results:
+            blocks.append(f"<i>{text('page', lang, first=first_rank, last=results[-1].rank)}</i>")
+        message = "\n\n".join(blocks)
+        if size(message) <= TELEGRAM_LIMIT:
+            return message
+    return pack(blocks)[0]
+
+
+def article_messages(article: Article, number: int, lang: Lang) -> list[str]:
+    """The cleaned article, numbered paragraphs so a citation's "paragraph N" can be found, split to fit."""
+    date = f" · {escape(article.date)}" if article.date else ""
+    header = f"<b>{number}. {escape(article.title)}</b>\n<i>{escape(article.source_file)}{date}</i>"
+    blocks = [header]
+    for paragraph in article.paragraphs:
+        pieces = plain_pieces(f"[{paragraph.number}] {paragraph.text}", TELEGRAM_LIMIT)
+        blocks.extend(escape(piece) for piece in pieces)
+    return pack(blocks)
+
+
+def sources_messages(articles: Sequence[Article], lang: Lang) -> list[str]:
+    lines = [text("sources_title", lang, count=len(articles))]
+    for number, article in enumerate(articles, start=1):
+        date = f" — {escape(article.date)}" if article.date else ""
+        lines.append(f"{number}. {escape(article.title)}{date}")
+    lines.append(f"<i>{text('sources_hint', lang)}</i>")
+    return pack(lines, separator="\n")
+
+
+def inline_title(result: Result) -> str:
+    return _shorten(result.highlight, INLINE_TITLE_CHARS)
+
+
+def inline_description(result: Result, lang: Lang) -> str:
+    date = f" · {result.article.date}" if result.article.date else ""
+    return _shorten(f"{result.article.title}{date} · {text('paragraph', lang)} {result.paragraph}", INLINE_DESCRIPTION_CHARS)
+
+
+def pack(blocks: Sequence[str], *, separator: str = "\n\n", limit: int = TELEGRAM_LIMIT) -> list[str]:
+    """Complete HTML blocks joined into as few messages as fit; a block is never cut.
+
+    Callers make each block fit on its own (plain_pieces); one that still does not is an error
+    here rather than a message Telegram would refuse.
+    """
+    messages: list[str] = []
+    current = ""
+    for block in blocks:
+        if size(block) > limit:
+            raise ValueError(f"a block of {size(block)} characters cannot fit a Telegram message")
+        candidate = f"{current}{separator}{block}" if current else block
+        if size(candidate) <= limit:
+            current = candidate
+        else:
+            messages.append(current)
+            current = block
+    if current:
+        messages.append(current)
+    return messages
+
+
+def plain_pieces(plain: str, limit: int) -> list[str]:
+    """Plain text cut so that each piece, once HTML-escaped, fits `limit`: at sentences, then words."""
+    if size(escape(plain)) <= limit:
+        return [plain]
+    pieces: list[str] = []
+    current = ""
+    for unit in _units(plain, limit):
+        candidate = f"{current} {unit}" if current else unit
+        if size(escape(candidate)) <= limit:
+            current = candidate
+        else:
+            if current:
+                pieces.append(current)
+            current = unit
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def _units(plain: str, limit: int) -> list[str]:
+    """Sentences; a sentence too long alone becomes words; a word too long alone becomes slices."""
+    units: list[str] = []
+    for sentence in _SENTENCE_END.split(plain):
+        if size(escape(sentence)) <= limit:
+            units.append(sentence)
+            continue
+        for word in sentence.split():
+            while size(escape(word)) > limit:
+                cut = limit // 6  # an escaped character is at most 6 long ("&quot;")
+                units.append(word[:cut])
+                word = word[cut:]
+            units.append(word)
+    return [u for u in units if u]
+
+
+def _window(result: Result, chars: int) -> tuple[str, str, str]:
+    """The best sentence with as much context around it as fits `chars`, cut at words, marked with …."""
+    before = result.text[: result.highlight_start]
+    best = result.text[result.highlight_start : result.highlight_end]
+    after = result.text[result.highlight_end :]
+    if len(best) >= chars:
+        return "", _shorten(best, chars), ""
+    room = chars - len(best)
+    keep_before = min(len(before), room // 2 if len(after) > room - room // 2 else room - len(after))
+    keep_after = min(len(after), room - keep_before)
+    if keep_before < len(before):
+        cut = before[len(before) - keep_before :]
+        before = _ELLIPSIS + cut.split(" ", 1)[-1] if " " in cut else _ELLIPSIS
+    if keep_after < len(after):
+        cut = after[:keep_after]
+        after = (cut.rsplit(" ", 1)[0] if " " in cut else "") + _ELLIPSIS
+    return before, best, after
+
+
+def _shorten(value: str, chars: int) -> str:
+    value = " ".join(value.split())
+    if len(value) <= chars:
+        return value
+    cut = value[: chars - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + _ELLIPSIS

@@ -1,0 +1,354 @@
+"""What the bot does with each kind of update: questions, commands, buttons, inline queries.
+
+Searching runs on one worker thread, off the event loop: encoding a question takes ~0.1 s of
+CPU, and on the loop it would stall every other chat for that long. One thread, because the
+model already uses every core for a single question; two at once would only take turns slower.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InlineQueryResultsButton,
+    InputTextMessageContent,
+    Message,
+    MessageEntity,
+    Update,
+)
+from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import ApplicationHandlerStop, ContextTypes
+
+from retrieval.articles import Article
+from retrieval.search import Answer, BadQuestion, Result, Searcher
+
+from . import formatting
+from .access import Allowlist, RateLimiter
+from .callbacks import BadCallback, Callback, CallbackCodec
+from .feedback import FeedbackStore
+from .settings import BotSettings
+from .texts import Lang, lang_of_user, text
+
+log = logging.getLogger(__name__)
+
+# Answers whose buttons still work; older ones get the "ask again" notice. At ~1 KB each, 10k
+# answers is ~10 MB, and a button is rarely pressed more than a day after its answer.
+MAX_SHOWN_ANSWERS = 10_000
+# "More results" stops after this many results: past 15, readers rephrase rather than page on.
+MAX_RESULTS = 15
+# Telegram's limit on an inline query's text, and how many results one may carry usefully.
+INLINE_RESULTS = 5
+# Inline results are per-user (is_personal) and cached this long by Telegram: same text, same answer.
+INLINE_CACHE_SECONDS = 60
+
+Context = ContextTypes.DEFAULT_TYPE
+
+
+@dataclass
+class ShownAnswer:
+    question: str
+    lang: Lang
+    chat_id: int
+    shown: dict[int, dict[str, object]]  # rank -> the result as shown, for the feedback record
+
+
+class SeedQABot:
+    def __init__(self, settings: BotSettings, searcher: Searcher, *, secret: str, feedback: FeedbackStore) -> None:
+        self.settings = settings
+        self.searcher = searcher
+        self.codec = CallbackCodec(secret)
+        self.feedback = feedback
+        self.allowlist = Allowlist(settings.allowed_user_ids, settings.allowed_chat_ids)
+        self.limiter = RateLimiter(settings.rate_limit_questions, settings.rate_limit_seconds)
+        self.articles: list[Article] = sorted(searcher.index.articles.values(), key=lambda a: (a.source_file, a.id))
+        self._shown: OrderedDict[str, ShownAnswer] = OrderedDict()
+        self._search_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seedqa-search")
+
+    def close(self) -> None:
+        self._search_thread.shutdown(wait=False, cancel_futures=True)
+
+    # -- gate ---------------------------------------------------------------------------------
+
+    async def gate(self, update: Update, context: Context) -> None:
+        """Runs before every handler: strangers get one polite refusal, then silence; no search runs."""
+        user, chat = update.effective_user, update.effective_chat
+        if self.allowlist.allows(user.id if user else None, chat.id if chat else None):
+            return
+        log.info("refused an update from user %s in chat %s (not in the allowlist)", user.id if user else None, chat.id if chat else None)
+        if self.allowlist.first_refusal(user.id if user else None):
+            lang = lang_of_user(user.language_code if user else None)
+            if update.callback_query:
+                await update.callback_query.answer(text("not_allowed", lang), show_alert=True)
+            elif update.inline_query:
+                await update.inline_query.answer([], cache_time=0, is_personal=True)
+            elif update.effective_message and chat:
+                await context.bot.send_message(chat.id, text("not_allowed", lang))
+        elif update.callback_query:
+            await update.callback_query.answer()
+        raise ApplicationHandlerStop
+
+    # -- questions ----------------------------------------------------------------------------
+
+    async def on_private_text(self, update: Update, context: Context) -> None:
+        assert update.message is not None and update.message.text is not None
+        await self._answer(update.message, update.message.text, context)
+
+    async def on_group_text(self, update: Update, context: Context) -> None:
+        """In groups the bot answers only when addressed: a reply to it, or a mention."""
+        message = update.message
+        assert message is not None and message.text is not None
+        question = self._addressed_question(message, context)
+        if question is not None:
+            await self._answer(message, question, context)
+
+    async def on_ask(self, update: Update, context: Context) -> None:
+        message = update.message
+        assert message is not None
+        question = " ".join(context.args or []).strip()
+        if not question:
+            await message.reply_html(text("ask_usage", self._user_lang(update)))
+            return
+        await self._answer(message, question, context)
+
+    async def _answer(self, message: Message, question: str, context: Context) -> None:
+        user_id = message.from_user.id if message.from_user else message.chat.id
+        lang: Lang = "vi" if self.searcher.is_vietnamese(question) else "en"
+        wait = self.limiter.wait_seconds(user_id)
+        if wait:
+            await message.reply_html(text("rate_limited", lang, seconds=wait))
+            return
+        await self._typing(context, message.chat.id)
+        try:
+            answer = await self._search(question, self.settings.results_per_message)
+        except BadQuestion:
+            await message.reply_html(text("bad_question", lang))
+            return
+        quote = message.chat.type != ChatType.PRIVATE  # in a group, show which question is answered
+        if answer.abstained:
+            await message.reply_html(text("abstain", lang), do_quote=quote)
+            return
+        answer_id = self._remember(ShownAnswer(answer.question, lang, message.chat.id, {r.rank: r.to_json() for r in answer.results}))
+        body = formatting.answer_message(answer.results, lang)
+        await message.reply_html(body, reply_markup=self._keyboard(answer_id, answer.results, lang, page=0), do_quote=quote)
+
+    # -- commands -----------------------------------------------------------------------------
+
+    async def on_start(self, update: Update, context: Context) -> None:
+        assert update.message is not None
+        lang = self._user_lang(update)
+        if context.args and context.args[0] == "help":  # deep link from the inline "How to ask" button
+            await self.on_help(update, context)
+            return
+        await update.message.reply_html(text("start", lang, count=len(self.articles)))
+
+    async def on_help(self, update: Update, context: Context) -> None:
+        assert update.message is not None
+        await update.message.reply_html(text("help", self._user_lang(update), username=context.bot.username))
+
+    async def on_sources(self, update: Update, context: Context) -> None:
+        assert update.message is not None
+        for part in formatting.sources_messages(self.articles, self._user_lang(update)):
+            await update.message.reply_html(part)
+
+    async def on_article(self, update: Update, context: Context) -> None:
+        assert update.message is not None
+        lang = self._user_lang(update)
+        args = context.args or []
+        if len(args) != 1 or not args[0].isdecimal() or len(args[0]) > 6:
+            await update.message.reply_html(text("article_usage", lang))
+            return
+        await self._send_article(update.message.chat.id, int(args[0]), lang, context)
+
+    async def on_unknown_command(self, update: Update, context: Context) -> None:
+        await self.on_help(update, context)
+
+    async def on_not_text(self, update: Update, context: Context) -> None:
+        assert update.message is not None
+        await update.message.reply_html(text("not_text", self._user_lang(update)))
+
+    async def _send_article(self, chat_id: int, number: int, lang: Lang, context: Context) -> None:
+        if not 1 <= number <= len(self.articles):
+            await context.bot.send_message(chat_id, text("article_missing", lang, number=number, count=len(self.articles)), parse_mode=ParseMode.HTML)
+            return
+        for part in formatting.article_messages(self.articles[number - 1], number, lang):
+            await context.bot.send_message(chat_id, part, parse_mode=ParseMode.HTML)
+
+    # -- buttons ------------------------------------------------------------------------------
+
+    async def on_button(self, update: Update, context: Context) -> None:
+        query = update.callback_query
+        assert query is not None
+        lang = lang_of_user(query.from_user.language_code)
+        try:
+            callback = self.codec.decode(query.data)
+        except BadCallback as exc:
+            log.info("ignored a button press with bad data from user %s: %s", query.from_user.id, exc)
+            await query.answer(text("stale", lang), show_alert=True)
+            return
+        shown = self._shown.get(callback.answer_id)
+        message = query.message
+        if shown is None or message is None or message.chat.id != shown.chat_id:
+            await query.answer(text("stale", lang), show_alert=True)
+            return
+        if callback.action == "vote":
+            await self._vote(query.from_user.id, shown, callback)
+            await query.answer(text("thanks", shown.lang))
+        elif callback.action == "article":
+            await query.answer()
+            await self._send_article(shown.chat_id, callback.value, shown.lang, context)
+        else:
+            await self._turn_page(update, context, shown, callback)
+
+    async def _turn_page(self, update: Update, context: Context, shown: ShownAnswer, callback: Callback) -> None:
+        query = update.callback_query
+        assert query is not None
+        per_page = self.settings.results_per_message
+        page = callback.value
+        if page < 0 or page * per_page >= MAX_RESULTS:
+            await query.answer(text("no_more", shown.lang))
+            return
+        wait = self.limiter.wait_seconds(query.from_user.id)
+        if wait:
+            await query.answer(text("rate_limited", shown.lang, seconds=wait), show_alert=True)
+            return
+        answer = await self._search(shown.question, min((page + 1) * per_page, MAX_RESULTS))
+        results = answer.results[page * per_page : (page + 1) * per_page]
+        if not results:
+            await query.answer(text("no_more", shown.lang))
+            return
+        await query.answer()
+        shown.shown.update({r.rank: r.to_json() for r in results})
+        body = formatting.answer_message(results, shown.lang, first_rank=results[0].rank)
+        try:
+            await query.edit_message_text(body, parse_mode=ParseMode.HTML, reply_markup=self._keyboard(callback.answer_id, results, shown.lang, page=page))
+        except BadRequest as exc:
+            if "not modified" not in str(exc).lower():  # a double tap shows the same page again: fine
+                raise
+
+    async def _vote(self, user_id: int, shown: ShownAnswer, callback: Callback) -> None:
+        record = [shown.shown[rank] for rank in sorted(shown.shown)]
+        await asyncio.to_thread(
+            self.feedback.record, user_id=user_id, chat_id=shown.chat_id, question=shown.question, vote=1 if callback.value > 0 else -1, shown=record
+        )
+
+    def _keyboard(self, answer_id: str, results: list[Result], lang: Lang, *, page: int) -> InlineKeyboardMarkup:
+        encode = lambda action, value: self.codec.encode(Callback(action, answer_id, value))  # noqa: E731
+        numbers = {a.id: n for n, a in enumerate(self.articles, start=1)}
+        articles: list[InlineKeyboardButton] = []
+        seen: set[str] = set()
+        for r in results:
+            if r.article.id in seen or r.article.id not in numbers:
+                continue
+            seen.add(r.article.id)
+            articles.append(InlineKeyboardButton(text("article_n", lang, rank=r.rank), callback_data=encode("article", numbers[r.article.id])))
+        if len(articles) == 1:
+            articles[0] = InlineKeyboardButton(text("full_article", lang), callback_data=articles[0].callback_data)
+        paging = [InlineKeyboardButton(text("previous", lang), callback_data=encode("page", page - 1))] if page > 0 else []
+        if (page + 1) * self.settings.results_per_message < MAX_RESULTS:
+            paging.append(InlineKeyboardButton(text("more", lang), callback_data=encode("page", page + 1)))
+        votes = [InlineKeyboardButton("👍", callback_data=encode("vote", 1)), InlineKeyboardButton("👎", callback_data=encode("vote", -1))]
+        return InlineKeyboardMarkup([row for row in (paging, articles, votes) if row])
+
+    # -- inline mode --------------------------------------------------------------------------
+
+    async def on_inline_query(self, update: Update, context: Context) -> None:
+        query = update.inline_query
+        assert query is not None
+        question = query.query.strip()
+        lang_user = lang_of_user(query.from_user.language_code)
+        help_button = InlineQueryResultsButton(text=text("inline_help", lang_user), start_parameter="help")
+        if not any(ch.isalnum() for ch in question):
+            await query.answer([], button=help_button, cache_time=INLINE_CACHE_SECONDS, is_personal=True)
+            return
+        lang: Lang = "vi" if self.searcher.is_vietnamese(question) else "en"
+        wait = self.limiter.wait_seconds(query.from_user.id)
+        if wait:
+            button = InlineQueryResultsButton(text=text("rate_limited", lang, seconds=wait)[:64], start_parameter="help")
+            await query.answer([], button=button, cache_time=0, is_personal=True)
+            return
+        answer = await self._search(question, INLINE_RESULTS)
+        if answer.abstained:
+            button = InlineQueryResultsButton(text=text("inline_nothing", lang), start_parameter="help")
+            await query.answer([], button=button, cache_time=INLINE_CACHE_SECONDS, is_personal=True)
+            return
+        results = [
+            InlineQueryResultArticle(
+                id=str(r.rank),
+                title=formatting.inline_title(r),
+                description=formatting.inline_description(r, lang),
+                input_message_content=InputTextMessageContent(formatting.answer_message([r], lang, question=answer.question), parse_mode=ParseMode.HTML),
+            )
+            for r in answer.results
+        ]
+        await query.answer(results, button=help_button, cache_time=INLINE_CACHE_SECONDS, is_personal=True)
+
+    # -- errors -------------------------------------------------------------------------------
+
+    async def on_error(self, update: object, context: Context) -> None:
+        """Log with enough context to find the update; tell the user briefly; keep running."""
+        where = ""
+        if isinstance(update, Update):
+            user, chat = update.effective_user, update.effective_chat
+            where = f" (update {update.update_id}, user {user.id if user else None}, chat {chat.id if chat else None})"
+        log.error("error while handling an update%s", where, exc_info=context.error)
+        if not isinstance(update, Update):
+            return
+        lang = lang_of_user(update.effective_user.language_code if update.effective_user else None)
+        try:
+            if update.callback_query:
+                await update.callback_query.answer(text("error", lang), show_alert=True)
+            elif update.effective_chat and update.effective_message:
+                await context.bot.send_message(update.effective_chat.id, text("error", lang))
+        except TelegramError:
+            log.warning("could not tell the user about the error either", exc_info=True)
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    async def _search(self, question: str, k: int) -> Answer:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._search_thread, partial(self.searcher.search, question, k))
+
+    def _remember(self, shown: ShownAnswer) -> str:
+        answer_id = secrets.token_urlsafe(6)  # 8 characters; a restart cannot reuse an old button's id
+        self._shown[answer_id] = shown
+        while len(self._shown) > MAX_SHOWN_ANSWERS:
+            self._shown.popitem(last=False)
+        return answer_id
+
+    def _addressed_question(self, message: Message, context: Context) -> str | None:
+        """The question in a group message addressed to the bot (mention removed), or None."""
+        username = (context.bot.username or "").lower()
+        raw = message.text or ""
+        mentioned = False
+        question = raw
+        for entity, value in message.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION]).items():
+            is_me = (entity.type == MessageEntity.MENTION and value.lower() == f"@{username}") or (
+                entity.type == MessageEntity.TEXT_MENTION and entity.user is not None and entity.user.id == context.bot.id
+            )
+            if is_me:
+                mentioned = True
+                question = question.replace(value, " ")
+        replied = message.reply_to_message is not None and message.reply_to_message.from_user is not None and message.reply_to_message.from_user.id == context.bot.id
+        if not (mentioned or replied):
+            return None
+        return " ".join(question.split())
+
+    async def _typing(self, context: Context, chat_id: int) -> None:
+        try:
+            await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
+        except TelegramError:  # a missing "typing…" is no reason to drop the answer
+            log.debug("sendChatAction failed", exc_info=True)
+
+    @staticmethod
+    def _user_lang(update: Update) -> Lang:
+        return lang_of_user(update.effective_user.language_code if update.effective_user else None)
