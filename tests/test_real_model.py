@@ -14,11 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from embeddings.settings import EmbeddingsSettings
-from retrieval.engine import open_engine, rebuild
 from retrieval.evaluation import Report, evaluate, read_questions
 from retrieval.search import Searcher
-from retrieval.settings import ArticlesSettings, IndexSettings, SearchSettings
 
 pytestmark = pytest.mark.model
 
@@ -31,18 +28,13 @@ JEJU = ["who met the Jeju governor?", "ai gặp tỉnh trưởng Jeju?", "ai gap
 
 
 @pytest.fixture(scope="module")
-def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("index")
-    report = rebuild(ArticlesSettings(folder=REPO / "seeds"), IndexSettings(folder=folder), EmbeddingsSettings(), fetch_progress=False)
-    assert report.articles == 5 and report.chunks > 0
-    return folder
+def index_dir(real_index_dir: Path) -> Path:
+    return real_index_dir
 
 
 @pytest.fixture(scope="module")
-def searcher(index_dir: Path) -> Searcher:
-    opened = open_engine(ArticlesSettings(folder=REPO / "seeds"), IndexSettings(folder=index_dir), SearchSettings(), EmbeddingsSettings())
-    assert opened.warnings == []
-    return opened.searcher
+def searcher(real_searcher: Searcher) -> Searcher:
+    return real_searcher
 
 
 @pytest.fixture(scope="module")
