@@ -42,6 +42,8 @@ TOKEN_FORMAT = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
 WEBHOOK_SECRET_FORMAT = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
 # A 429 from Telegram is retried this many times, waiting what it says, before giving up.
 MAX_RETRIES_AFTER_429 = 3
+# The webhook server's path; webhook_url must end up here (a TLS proxy maps the public URL to it).
+WEBHOOK_PATH = "telegram"
 COMMANDS = ("start", "help", "ask", "sources", "article")
 # Loggers that could print a request URL (and so the token) at DEBUG or INFO.
 _URL_LOGGERS = ("httpx", "httpcore")
@@ -117,21 +119,26 @@ def run_bot(settings: BotSettings, searcher: Searcher) -> None:
     app, _ = build_application(settings, searcher)
     try:
         if settings.mode == "webhook":
-            assert settings.webhook_secret is not None and settings.webhook_url is not None  # check_settings saw to it
-            app.run_webhook(
-                listen=settings.webhook_listen,
-                port=settings.webhook_port,
-                url_path="telegram",
-                webhook_url=settings.webhook_url,
-                secret_token=settings.webhook_secret.get_secret_value(),
-                allowed_updates=Update.ALL_TYPES,
-            )
+            app.run_webhook(**webhook_options(settings))
         else:
             app.run_polling(allowed_updates=Update.ALL_TYPES)
     except InvalidToken:
         raise BotStartError("Telegram refused the token: check SEEDQA_BOT__TOKEN against @BotFather (/mybots, API Token).") from None
     except NetworkError as exc:
         raise BotStartError(f"Could not reach the Bot API at {settings.base_url} ({exc}): check the network or bot.base_url.") from None
+
+
+def webhook_options(settings: BotSettings) -> dict[str, Any]:
+    """Where the webhook server listens and what it tells Telegram; updates without the secret get 403."""
+    assert settings.webhook_secret is not None and settings.webhook_url is not None  # check_settings saw to it
+    return {
+        "listen": settings.webhook_listen,
+        "port": settings.webhook_port,
+        "url_path": WEBHOOK_PATH,
+        "webhook_url": settings.webhook_url,
+        "secret_token": settings.webhook_secret.get_secret_value(),
+        "allowed_updates": Update.ALL_TYPES,
+    }
 
 
 class _Redact(logging.Filter):

@@ -20,7 +20,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from bot.app import announce, build_application, check_settings
+from bot.app import WEBHOOK_PATH, announce, build_application, check_settings, webhook_options
 from bot.callbacks import Callback
 from bot.errors import BotStartError
 from bot.settings import BotSettings
@@ -91,7 +91,10 @@ def running_bot(searcher: Searcher, tmp_path: Path, *, api: FakeBotAPI | None = 
         async def serve() -> None:
             async with app:
                 await announce(app, seedqa)
-                await app.updater.start_polling(poll_interval=0, timeout=1)  # type: ignore[union-attr]
+                if settings.mode == "webhook":
+                    await app.updater.start_webhook(**webhook_options(settings))  # type: ignore[union-attr]
+                else:
+                    await app.updater.start_polling(poll_interval=0, timeout=1)  # type: ignore[union-attr]
                 await app.start()
                 ready.set()
                 while not stop.is_set():
@@ -372,6 +375,63 @@ def test_token_never_appears_in_logs(searcher: Searcher, tmp_path: Path, caplog:
         bot.ask(JEJU_EN)
     assert any(TOKEN in path for path in bot.api.request_paths)  # it was used on every request...
     assert TOKEN not in caplog.text and TOKEN.split(":")[1] not in caplog.text  # ...and never logged
+
+
+def test_a_slow_search_does_not_hold_up_other_chats(searcher: Searcher, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The search runs on a worker thread and updates run concurrently: /start is not queued behind it."""
+    real_search = searcher.search
+    release = threading.Event()
+
+    def slow(question: str, k: int | None = None, **kw: Any) -> Any:
+        release.wait(10)
+        return real_search(question, k, **kw)
+
+    monkeypatch.setattr(searcher, "search", slow)
+    with running_bot(searcher, tmp_path) as bot:
+        bot.api.send_text(JEJU_VI, user_id=1001)
+        assert "Hello" in bot.ask("/start", user_id=2002)["text"]
+        assert bot.replies(1001) == []  # still searching
+        release.set()
+        assert "Nguyễn Văn Út" in bot.api.wait_for("sendMessage", lambda p: p["chat_id"] == 1001)[0].params["text"]
+
+
+def test_telegram_flood_limits_are_waited_out_and_the_answer_sent_once(searcher: Searcher, tmp_path: Path) -> None:
+    with running_bot(searcher, tmp_path) as bot:
+        bot.api.rate_limit_next("sendMessage", retry_after=1)
+        reply = bot.ask(JEJU_VI)
+        assert "Nguyễn Văn Út" in reply["text"]
+        assert [f.kind for f in bot.api.faults] == ["rate_limit"]
+        assert len(bot.replies()) == 1
+
+
+def test_webhook_mode_serves_updates_that_carry_the_secret_and_refuses_others(searcher: Searcher, tmp_path: Path) -> None:
+    import json
+    import socket
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    secret = "s3cret-" + "x" * 20
+    settings = {"mode": "webhook", "webhook_url": "https://bot.example.org/telegram", "webhook_port": port, "webhook_secret": secret}
+    with running_bot(searcher, tmp_path, **settings) as bot:
+        registered = bot.api.wait_for("setWebhook")[0].params
+        assert registered["url"] == "https://bot.example.org/telegram" and registered["secret_token"] == secret
+        update = {"update_id": 1, "message": {"message_id": 1, "date": 1, "chat": {"id": 1001, "type": "private"}, "from": {"id": 1001, "is_bot": False, "first_name": "Lan"}, "text": JEJU_VI}}
+
+        def post(headers: dict[str, str]) -> int:
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/{WEBHOOK_PATH}", json.dumps(update).encode(), {"Content-Type": "application/json", **headers})
+            try:
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    return response.status
+            except urllib.error.HTTPError as exc:
+                return exc.code
+
+        assert post({}) == 403 and post({"X-Telegram-Bot-Api-Secret-Token": "wrong"}) == 403
+        assert post({"X-Telegram-Bot-Api-Secret-Token": secret}) == 200
+        assert "Nguyễn Văn Út" in bot.api.wait_for("sendMessage")[0].params["text"]
+        assert len(bot.replies()) == 1  # the refused posts were not answered
 
 
 # -- starting --------------------------------------------------------------------------------------
