@@ -19,10 +19,10 @@ from .texts import Lang, text
 
 # Telegram's limit on a message's text (sendMessage, editMessageText).
 TELEGRAM_LIMIT = 4096
-# A passage shown in chat is cut to about this many characters around its best sentence: three
-# results then fit one message (so "More results" can edit it in place) and a phone screen shows
-# a whole result; "Full article" has the rest.
-PASSAGE_CHARS = 900
+# A passage shown in chat is cut to about this many characters from its best sentence's paragraph
+# on: three results then fit one message (so "More results" can edit it in place) and a phone
+# screen shows about a whole result; "Full article" has the rest.
+PASSAGE_CHARS = 600
 # Telegram shows about this much of an inline result's title and description.
 INLINE_TITLE_CHARS = 100
 INLINE_DESCRIPTION_CHARS = 200
@@ -147,8 +147,13 @@ def _units(plain: str, limit: int) -> list[str]:
 
 
 def _window(result: Result, chars: int) -> tuple[str, str, str]:
-    """The best sentence with as much context around it as fits `chars`, cut at words, marked with …."""
+    """The best sentence with context around it, cut at words, marked with ….
+
+    Context before it comes only from its own paragraph: earlier paragraphs pushed the answer
+    down the screen, while what follows it usually continues the same account.
+    """
     before = result.text[: result.highlight_start]
+    before = before.rpartition("\n")[2]  # earlier paragraphs dropped
     best = result.text[result.highlight_start : result.highlight_end]
     after = result.text[result.highlight_end :]
     if len(best) >= chars:

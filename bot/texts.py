@@ -89,7 +89,7 @@ _TEXTS: dict[str, dict[Lang, str]] = {
     "more": {"en": "More results ▸", "vi": "Thêm kết quả ▸"},
     "previous": {"en": "◂ Previous", "vi": "◂ Trước"},
     "full_article": {"en": "📄 Full article", "vi": "📄 Toàn bài"},
-    "article_n": {"en": "📄 Article {rank}", "vi": "📄 Bài {rank}"},
+    "article_n": {"en": "📄 Full article {rank}", "vi": "📄 Toàn bài {rank}"},  # {rank}: the result it belongs to
     "paragraph": {"en": "paragraph", "vi": "đoạn"},
     "page": {"en": "results {first}–{last}", "vi": "kết quả {first}–{last}"},
     "inline_help": {"en": "How to ask", "vi": "Cách hỏi"},
