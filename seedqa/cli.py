@@ -28,7 +28,7 @@ from retrieval.build import Progress as BuildProgress
 from retrieval.engine import open_engine, rebuild
 from retrieval.evaluation import BadEvalFile, Report, evaluate, read_questions
 from retrieval.search import Answer, BadQuestion
-from retrieval.store import IndexProblem
+from retrieval.store import IndexMissing, IndexProblem
 
 from .config import ConfigError, Settings, load_settings, masked
 
@@ -165,7 +165,12 @@ def cmd_bot(args: argparse.Namespace, settings: Settings) -> int:
     check_settings(settings.bot)  # a missing token is reported before seconds of model loading
     if not args.verbose:
         logging.getLogger("bot").setLevel(logging.INFO)
-    engine = open_engine(settings.articles, settings.index, settings.search, settings.embeddings)
+    try:
+        engine = open_engine(settings.articles, settings.index, settings.search, settings.embeddings)
+    except IndexMissing:  # a first start needs only the token: build the index it would ask for
+        err.print(f"seedqa: no index at {settings.index.folder} yet; building it from {settings.articles.folder} first.")
+        cmd_index(argparse.Namespace(force=False), settings)
+        engine = open_engine(settings.articles, settings.index, settings.search, settings.embeddings)
     for warning in engine.warnings:
         err.print(f"seedqa: warning: {escape(warning)}")
     run_bot(settings.bot, engine.searcher)

@@ -28,8 +28,8 @@ from bot.handlers import SeedQABot
 from retrieval import store
 from retrieval.search import Searcher
 from retrieval.settings import SearchSettings
-from tests.fake_bot_api import BOT_ID, BOT_USERNAME, DEFAULT_TOKEN, GROUP_CHAT_ID, FakeBotAPI, telegram_html_errors
-from tests.fakes import SEEDS, FakeEncoder, build
+from fake_bot_api import BOT_USERNAME, DEFAULT_TOKEN, GROUP_CHAT_ID, FakeBotAPI, telegram_html_errors
+from fakes import SEEDS, FakeEncoder, build
 
 TOKEN = DEFAULT_TOKEN
 JEJU_VI = "ai gap tinh truong jeju"

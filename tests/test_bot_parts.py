@@ -9,7 +9,7 @@ from bot.callbacks import CALLBACK_DATA_LIMIT, BadCallback, Callback, CallbackCo
 from bot.formatting import TELEGRAM_LIMIT, answer_message, article_messages, plain_pieces, result_block, size, sources_messages
 from retrieval.articles import Article, Paragraph
 from retrieval.search import ArticleRef, Result
-from tests.fake_bot_api import telegram_html_errors
+from fake_bot_api import telegram_html_errors
 
 
 def make_result(text: str, highlight: str, *, rank: int = 1, title: str = "Long An thăm Jeju", date: str | None = "24-04-2024") -> Result:

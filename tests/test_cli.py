@@ -177,3 +177,15 @@ def test_token_in_config_file_is_refused(workspace: Path, capsys: pytest.Capture
     captured = capsys.readouterr()
     assert "SEEDQA_BOT__TOKEN" in flat(captured.err)
     assert TOKEN not in captured.out + captured.err
+
+
+def test_bot_builds_a_missing_index_before_serving(workspace: Path, model: FakeModel, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """With only a token set, `seedqa bot` on a fresh checkout indexes the articles and starts."""
+    import bot.app
+
+    served: list[object] = []
+    monkeypatch.setattr(bot.app, "run_bot", lambda settings, searcher: served.append(searcher))
+    monkeypatch.setenv("SEEDQA_BOT__TOKEN", "123456789:" + "A" * 35)
+    assert main(["bot"]) == 0
+    assert len(served) == 1 and (workspace / "index").is_dir()
+    assert "building it" in flat(capsys.readouterr().err)
