@@ -3,19 +3,18 @@
 Everything a user can get wrong before the first update (no token, a mangled token, a webhook
 without its secret, a token Telegram refuses, no network) stops the start with one sentence
 that says what to do. The token never reaches a log line: httpx logs request URLs, which carry
-it, so its logger stays at WARNING, and a filter masks the token in anything logged anyway.
+it, so its logger stays at WARNING, and every log record is masked as it is made anyway.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import Any, Callable
 
 from telegram import BotCommand, Update
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -31,6 +30,7 @@ from retrieval.search import Searcher
 from .errors import BotStartError
 from .feedback import FeedbackStore
 from .handlers import SeedQABot
+from .retry import RetryingRateLimiter
 from .settings import BotSettings
 from .texts import text
 
@@ -68,7 +68,7 @@ def check_settings(settings: BotSettings) -> str:
 
 def build_application(settings: BotSettings, searcher: Searcher) -> tuple[Application[Any, Any, Any, Any, Any, Any], SeedQABot]:
     token = check_settings(settings)
-    protect_logs(token)
+    protect_logs(token, settings.webhook_secret.get_secret_value() if settings.webhook_secret else "")
     seedqa = SeedQABot(settings, searcher, secret=token, feedback=FeedbackStore(settings.feedback_db))
     app = (
         ApplicationBuilder()
@@ -76,7 +76,10 @@ def build_application(settings: BotSettings, searcher: Searcher) -> tuple[Applic
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
         .concurrent_updates(True)  # one slow search must not hold up /start for someone else
-        .rate_limiter(AIORateLimiter(max_retries=MAX_RETRIES_AFTER_429))
+        .rate_limiter(RetryingRateLimiter(max_retries_after_429=MAX_RETRIES_AFTER_429))
+        .connect_timeout(settings.request_timeout_seconds)
+        .read_timeout(settings.request_timeout_seconds)
+        .write_timeout(settings.request_timeout_seconds)
         .post_init(lambda application: announce(application, seedqa))
         .post_shutdown(lambda application: _close(seedqa))
         .build()
@@ -141,27 +144,44 @@ def webhook_options(settings: BotSettings) -> dict[str, Any]:
     }
 
 
-class _Redact(logging.Filter):
-    """Masks a secret in every record, arguments included, whichever logger wrote it."""
+def protect_logs(*secrets: str) -> None:
+    """Keep URL-logging libraries quiet, and mask the secrets in every log record from now on.
 
-    def __init__(self, secret: str) -> None:
-        super().__init__()
-        self._secret = secret
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if self._secret in message:
-            record.msg, record.args = message.replace(self._secret, "<token>"), None
-        return True
-
-
-def protect_logs(token: str) -> None:
+    The mask is applied where records are made, not in a handler, so it holds for handlers added
+    later (a test's log capture, a library's own) and for every logger and level.
+    """
     for name in _URL_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
-    redact = _Redact(token)
-    for handler in logging.getLogger().handlers:
-        if not any(isinstance(f, _Redact) for f in handler.filters):
-            handler.addFilter(redact)
+    _SECRETS.update(s for s in secrets if s)
+    if not isinstance(logging.getLogRecordFactory(), _MaskingFactory):
+        logging.setLogRecordFactory(_MaskingFactory(logging.getLogRecordFactory()))
+
+
+_SECRETS: set[str] = set()
+
+
+class _MaskingFactory:
+    def __init__(self, make: Callable[..., logging.LogRecord]) -> None:
+        self._make = make
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = self._make(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed call; logging reports it itself later
+            return record
+        masked = _mask(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = _mask(logging.Formatter().formatException(record.exc_info))
+        return record
+
+
+def _mask(text: str) -> str:
+    for secret in _SECRETS:
+        text = text.replace(secret, "<secret>")
+    return text
 
 
 async def _close(seedqa: SeedQABot) -> None:

@@ -23,6 +23,10 @@ TELEGRAM_LIMIT = 4096
 # on: three results then fit one message (so "More results" can edit it in place) and a phone
 # screen shows about a whole result; "Full article" has the rest.
 PASSAGE_CHARS = 600
+# Each part of a citation line (title, date, file name) is cut to this: two lines on a phone.
+CITATION_PART_CHARS = 150
+# A question repeated above an inline answer is cut to this (Telegram allows 256 in inline mode).
+QUESTION_CHARS = 300
 # Telegram shows about this much of an inline result's title and description.
 INLINE_TITLE_CHARS = 100
 INLINE_DESCRIPTION_CHARS = 200
@@ -36,8 +40,10 @@ def size(message: str) -> int:
 
 
 def citation(result: Result, lang: Lang) -> str:
-    date = f" · {escape(result.article.date)}" if result.article.date else ""
-    return f"📰 <i>{escape(result.article.title)}</i>{date} · {escape(result.article.source_file)}, {text('paragraph', lang)} {result.paragraph}"
+    ref = result.article
+    date = f" · {escape(_shorten(ref.date, CITATION_PART_CHARS))}" if ref.date else ""
+    title, source = escape(_shorten(ref.title, CITATION_PART_CHARS)), escape(_shorten(ref.source_file, CITATION_PART_CHARS))
+    return f"📰 <i>{title}</i>{date} · {source}, {text('paragraph', lang)} {result.paragraph}"
 
 
 def result_block(result: Result, lang: Lang, *, passage_chars: int = PASSAGE_CHARS) -> str:
@@ -50,7 +56,7 @@ def result_block(result: Result, lang: Lang, *, passage_chars: int = PASSAGE_CHA
 def answer_message(results: Sequence[Result], lang: Lang, *, first_rank: int = 1, total_pages_known: bool = False, question: str | None = None) -> str:
     """One page of results as one message, shrinking passages if escaping ever made it too long."""
     for chars in (PASSAGE_CHARS, PASSAGE_CHARS // 2, PASSAGE_CHARS // 4):
-        blocks = [f"❓ <i>{escape(question)}</i>"] if question else []
+        blocks = [f"❓ <i>{escape(_shorten(question, QUESTION_CHARS))}</i>"] if question else []
         blocks += [result_block(r, lang, passage_chars=chars) for r in results]
         if first_rank > 1 and results:
             blocks.append(f"<i>{text('page', lang, first=first_rank, last=results[-1].rank)}</i>")

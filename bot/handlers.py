@@ -26,7 +26,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ChatType, ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, TelegramError, TimedOut
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from retrieval.articles import Article
@@ -303,6 +303,8 @@ class SeedQABot:
         log.error("error while handling an update%s", where, exc_info=context.error)
         if not isinstance(update, Update):
             return
+        if isinstance(context.error, TimedOut):
+            return  # the reply may well have arrived; an apology on top would make two answers
         lang = lang_of_user(update.effective_user.language_code if update.effective_user else None)
         try:
             if update.callback_query:

@@ -31,6 +31,9 @@ class BotSettings(BaseModel):
     # person cannot keep the model busy for everyone else.
     rate_limit_questions: int = Field(10, ge=1, le=1000, description="Questions one user may ask per rate_limit_seconds.")
     rate_limit_seconds: float = Field(60.0, gt=0, le=86400, description="Window of the per-user rate limit, in seconds.")
+    # A reply normally takes well under a second; 10 s tolerates a slow network without leaving
+    # the user waiting much longer than that before a retry.
+    request_timeout_seconds: float = Field(10.0, gt=0, le=300, description="How long one request to Telegram may take before it counts as failed.")
     allowed_user_ids: list[int] = Field(default_factory=list, description="When this or allowed_chat_ids is set, only these users (or chats) are served.")
     allowed_chat_ids: list[int] = Field(default_factory=list, description="Chats (groups included) whose members are served; see allowed_user_ids.")
     feedback_db: Path = Field(Path(".seedqa/feedback.sqlite3"), description="SQLite file for thumbs up / down, with the question and what was shown.")
