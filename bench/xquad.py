@@ -41,11 +41,10 @@ from retrieval.build import Progress  # noqa: E402
 from retrieval.engine import open_engine, rebuild  # noqa: E402
 from retrieval.folding import folded_tokens  # noqa: E402
 from retrieval.settings import ArticlesSettings, IndexSettings, SearchSettings  # noqa: E402
+from report import machine, percentiles, write_section  # noqa: E402
 
 DEFAULT_DATA = Path("/work/shared/data/xquad")
 INDEX_DIR = ROOT / ".seedqa" / "bench" / "xquad-index"
-BENCHMARKS = ROOT / "BENCHMARKS.md"
-START, END = "<!-- xquad:start -->", "<!-- xquad:end -->"
 K = 10
 LANGS = ("en", "vi")
 
@@ -115,23 +114,13 @@ def dedupe(ids: list[str]) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-def percentiles(ms: list[float]) -> tuple[float, float]:
-    return float(np.percentile(ms, 50)), float(np.percentile(ms, 95))
-
-
-def machine() -> str:
-    cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8") if Path("/proc/cpuinfo").exists() else ""
-    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")), "unknown CPU")
-    return f"{os.cpu_count()} cores, {model}"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder holding xquad.vi.json and xquad.en.json")
     parser.add_argument("--limit", type=int, help="only the first N questions per language (a smoke run)")
     parser.add_argument("--latency", type=int, default=200, help="questions timed for latency (half English, half Vietnamese)")
     parser.add_argument("--show-misses", type=int, default=5, help="print up to N questions plain dense ranks first and the pipeline does not")
-    parser.add_argument("--write", action="store_true", help=f"replace the XQuAD section of {BENCHMARKS.name}")
+    parser.add_argument("--write", action="store_true", help="replace the XQuAD section of BENCHMARKS.md")
     args = parser.parse_args()
     if args.write and args.limit:
         parser.error("--write records the full benchmark; drop --limit")
@@ -254,8 +243,7 @@ def main() -> int:
         command = " ".join([shown, "bench/xquad.py", *sys.argv[1:]])
         settings = json.dumps(search.model_dump(mode="json"), sort_keys=True)
         chunker = json.dumps(index.model_dump(mode="json", exclude={"folder"}), sort_keys=True)
-        section = "\n".join([
-            START,
+        lines = [
             "## XQuAD cross-lingual retrieval (Vietnamese passages)",
             "",
             f"XQuAD ({len(contexts)} Vietnamese paragraphs, CC BY-SA 4.0), each paragraph one article written as a plain "
@@ -272,15 +260,8 @@ def main() -> int:
             f"- Model: {embeddings.model} ({encoder.fingerprint[:12]})",
             f"- Search settings: `{settings}`",
             f"- Chunker: `{chunker}`",
-            END,
-        ])
-        old = BENCHMARKS.read_text(encoding="utf-8") if BENCHMARKS.exists() else "# Benchmarks\n\nMeasured by the scripts in `bench/`; rerun them to update.\n"
-        if START in old and END in old:
-            new = old[: old.index(START)] + section + old[old.index(END) + len(END) :]
-        else:
-            new = old.rstrip("\n") + "\n\n" + section + "\n"
-        BENCHMARKS.write_text(new, encoding="utf-8")
-        log(f"Wrote {BENCHMARKS}")
+        ]
+        log(f"Wrote {write_section('xquad', lines)}")
     return 0
 
 

@@ -233,6 +233,9 @@ class FakeBotAPI:
             "id": BOT_ID, "is_bot": True, "first_name": "SeedQA", "username": BOT_USERNAME, "can_join_groups": True,
             "can_read_all_group_messages": can_read_all_group_messages, "supports_inline_queries": True}
         self.request_paths: list[str] = []
+        # Called with every executed call, outside the lock: for load tests, where dozens of
+        # threads re-scanning every call on each wake-up (wait_for) would measure the fake, not the bot.
+        self.listeners: list[Callable[[Call], None]] = []
         self.faults: list[Fault] = []
         self._cond = threading.Condition()  # guards everything below; methods run while holding it
         self._calls: list[Call] = []
@@ -488,6 +491,8 @@ class FakeBotAPI:
         with self._cond:
             self._calls.append(call)
             self._cond.notify_all()
+        for listener in list(self.listeners):
+            listener(call)
 
     # ---- shared rules --------------------------------------------------------------------------
     def _next_message_id(self, chat_id: int) -> int:

@@ -1,0 +1,40 @@
+"""What every benchmark script shares: the machine line, percentiles, and rewriting its section of BENCHMARKS.md.
+
+Each script owns one section between `<!-- name:start -->` and `<!-- name:end -->`, so rerunning
+one script replaces its own figures and leaves the others' alone.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCHMARKS = ROOT / "BENCHMARKS.md"
+_NEW_FILE = "# Benchmarks\n\nMeasured by the scripts in `bench/`; rerun them to update.\n"
+
+
+def machine() -> str:
+    cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8") if Path("/proc/cpuinfo").exists() else ""
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")), "unknown CPU")
+    return f"{os.cpu_count()} cores, {model}"
+
+
+def percentiles(values: list[float]) -> tuple[float, float]:
+    """p50 and p95."""
+    return float(np.percentile(values, 50)), float(np.percentile(values, 95))
+
+
+def write_section(name: str, lines: list[str]) -> Path:
+    """Replace (or append) the section `name` of BENCHMARKS.md with these lines."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    section = "\n".join([start, *lines, end])
+    old = BENCHMARKS.read_text(encoding="utf-8") if BENCHMARKS.exists() else _NEW_FILE
+    if start in old and end in old:
+        new = old[: old.index(start)] + section + old[old.index(end) + len(end) :]
+    else:
+        new = old.rstrip("\n") + "\n\n" + section + "\n"
+    BENCHMARKS.write_text(new, encoding="utf-8")
+    return BENCHMARKS
