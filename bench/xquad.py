@@ -1,4 +1,4 @@
-"""Cross-lingual retrieval on XQuAD: does the seedqa pipeline find the right Vietnamese passage?
+"""Retrieval quality against peers: XQuAD (cross-lingual, public) and the seed eval set.
 
 Why: the project's own eval set is small and was used to tune fusion, so it cannot show whether
 BM25 fusion, sentence scoring, accent restoration and passage merging help or hurt retrieval
@@ -7,17 +7,17 @@ article, and 1,190 questions asked in both English and Vietnamese (same question
   * the seedqa pipeline: the real `seedqa index` build and `Searcher.search` with default settings;
   * plain dense: the same model and prompts, one vector per paragraph, exact inner product;
   * BM25 (bm25s) over folded word tokens, the lexical baseline;
-and time a warm pipeline query against a bare encode + FAISS search of the same question.
+  * txtai's hybrid Embeddings with the same model folder (bench extra);
+and then all four on the seed eval set, over the seed index's passages. Speed is bench/speed.py.
 
 Run from the repository root:  .venv/bin/python bench/xquad.py [--limit N] [--write]
 The build is kept in .seedqa/bench/xquad-index, so a rerun re-embeds nothing unless the
-chunker or the model changed; search settings are read afresh from retrieval/settings.py.
+chunker or the model changed; the peers' vectors are cached next to it.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -32,21 +32,25 @@ sys.path.insert(0, str(ROOT))
 for key, value in (("TOKENIZERS_PARALLELISM", "false"), ("TRANSFORMERS_VERBOSITY", "error"), ("HF_HUB_DISABLE_PROGRESS_BARS", "1")):
     os.environ.setdefault(key, value)
 
-import bm25s  # noqa: E402
-import faiss  # noqa: E402
 import numpy as np  # noqa: E402
 
 from embeddings.settings import EmbeddingsSettings  # noqa: E402
 from retrieval.build import Progress  # noqa: E402
 from retrieval.engine import open_engine, rebuild  # noqa: E402
-from retrieval.folding import folded_tokens  # noqa: E402
 from retrieval.settings import ArticlesSettings, IndexSettings, SearchSettings  # noqa: E402
-from report import machine, percentiles, write_section  # noqa: E402
+from embeddings.provision import resolve_model  # noqa: E402
+from peers import BM25, Peer, PlainDense, Txtai  # noqa: E402
+from report import machine, write_section  # noqa: E402
+from retrieval.evaluation import read_questions  # noqa: E402
+from retrieval.folding import contains_folded  # noqa: E402
+from retrieval.search import Searcher  # noqa: E402
 
 DEFAULT_DATA = Path("/work/shared/data/xquad")
 INDEX_DIR = ROOT / ".seedqa" / "bench" / "xquad-index"
 K = 10
 LANGS = ("en", "vi")
+SEED_QUESTIONS = ROOT / "tests" / "eval" / "questions.jsonl"
+CHART = ROOT / "bench" / "quality.png"
 
 Ranker = Callable[[str, str], list[str]]  # (question, lang) -> article ids, best first
 
@@ -114,13 +118,66 @@ def dedupe(ids: list[str]) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
+def seed_eval(searcher: Searcher, peers: list[Peer], passages: dict[str, str]) -> dict[str, dict[str, dict[str, float]]]:
+    """hit@1, hit@3 and MRR@5 per language group of the seed eval set, answerable questions only.
+
+    Every system searches the same passages (the seed index's chunks); a hit is an
+    `answer_contains` string in a returned passage, as `seedqa eval` counts it. seedqa's own
+    results may merge neighbouring passages, which is part of what is being compared.
+    """
+    questions = [q for q in read_questions(SEED_QUESTIONS) if q.answerable]
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    systems: list[tuple[str, Callable[[str], list[str]]]] = [
+        ("seedqa pipeline", lambda q: [r.text for r in searcher.search(q, k=5, abstain=False).results]),
+        *[(peer.name, lambda q, peer=peer: [passages[i] for i in peer.search(q, 5)]) for peer in peers],
+    ]
+    for name, texts_for in systems:
+        per_lang: dict[str, list[int]] = {}
+        for q in questions:
+            texts = texts_for(q.question)
+            rank = next((i for i, t in enumerate(texts, start=1) if any(contains_folded(t, a) for a in q.answer_contains)), 0)
+            per_lang.setdefault(q.lang, []).append(rank)
+        for lang, ranks in per_lang.items():
+            r = np.array(ranks)
+            out.setdefault(name, {})[lang] = {
+                "hit@1": float(np.mean(r == 1)),
+                "hit@3": float(np.mean((r >= 1) & (r <= 3))),
+                "MRR@5": float(np.mean(np.where(r > 0, 1.0 / np.maximum(r, 1), 0.0))),
+                "n": float(len(r)),
+            }
+    return out
+
+
+def chart(results: dict[str, dict[str, dict[str, float]]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(results)
+    fig, ax = plt.subplots(figsize=(7.5, 3.6), dpi=110)
+    width = 0.8 / len(names)
+    for i, name in enumerate(names):
+        values = [results[name][lang]["R@1"] for lang in LANGS]
+        bars = ax.bar([x + i * width for x in range(len(LANGS))], values, width, label=name)
+        ax.bar_label(bars, fmt="%.3f", fontsize=7)
+    ax.set_xticks([x + width * (len(names) - 1) / 2 for x in range(len(LANGS))], [f"{lang} questions" for lang in LANGS])
+    ax.set_ylabel("Recall@1")
+    ax.set_ylim(0, 1.08)
+    ax.set_title("XQuAD: the right Vietnamese paragraph first (240 paragraphs, 1,190 questions)", fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder holding xquad.vi.json and xquad.en.json")
     parser.add_argument("--limit", type=int, help="only the first N questions per language (a smoke run)")
-    parser.add_argument("--latency", type=int, default=200, help="questions timed for latency (half English, half Vietnamese)")
     parser.add_argument("--show-misses", type=int, default=5, help="print up to N questions plain dense ranks first and the pipeline does not")
-    parser.add_argument("--write", action="store_true", help="replace the XQuAD section of BENCHMARKS.md")
+    parser.add_argument("--no-txtai", action="store_true", help="skip txtai (when the bench extra is not installed)")
+    parser.add_argument("--write", action="store_true", help="replace the XQuAD section of BENCHMARKS.md and redraw bench/quality.png")
     args = parser.parse_args()
     if args.write and args.limit:
         parser.error("--write records the full benchmark; drop --limit")
@@ -143,88 +200,61 @@ def main() -> int:
         engine = open_engine(articles, index, search, embeddings, fetch_progress=False)
     searcher, encoder = engine.searcher, engine.searcher.encoder
     passages, sentences = len(searcher.index.chunks), len(searcher.index.sentence_vectors)
+    model_folder, _ = resolve_model(embeddings.model, embeddings.cache_dir, progress=False)
 
     def pipeline(question: str, lang: str) -> list[str]:
         answer = searcher.search(question, k=K, abstain=False)
         return dedupe([r.article.id for r in answer.results])
 
-    # 2. Plain dense: one vector per whole paragraph, the model's prompts, no title.
-    # Its paragraph vectors are kept next to the index, keyed by the weights and the texts.
-    key = hashlib.sha256("\x00".join([encoder.fingerprint, *contexts]).encode()).hexdigest()[:16]
-    cached = INDEX_DIR.parent / f"xquad-plain-{key}.npy"
-    if cached.exists():
-        paragraph_vectors = np.load(cached, allow_pickle=False)
-    else:
-        log("Encoding the paragraphs for plain dense...")
-        paragraph_vectors = encoder.encode_documents(contexts, [None] * len(contexts))
-        np.save(cached, paragraph_vectors, allow_pickle=False)
-    flat = faiss.IndexFlatIP(encoder.dimension)
-    flat.add(paragraph_vectors)
-    query_vectors: dict[str, dict[str, np.ndarray]] = {}
-    for lang in LANGS:
-        log(f"  encoding {len(questions[lang])} {lang} questions")
-        texts = [q for q, _ in questions[lang]]
-        query_vectors[lang] = dict(zip(texts, encoder.encode_queries(texts)))
-
-    def dense(question: str, lang: str) -> list[str]:
-        _, ids = flat.search(query_vectors[lang][question][None, :], K)
-        return [doc_ids[i] for i in ids[0] if i >= 0]
-
-    # 3. BM25 over folded tokens (no diacritics, đ→d), bm25s with its default parameters.
-    lexical = bm25s.BM25()
-    lexical.index([folded_tokens(c) for c in contexts], show_progress=False)
-    vocabulary = {t for c in contexts for t in folded_tokens(c)}
-
-    def bm25(question: str, lang: str) -> list[str]:
-        terms = [t for t in folded_tokens(question) if t in vocabulary]
-        scores = lexical.get_scores(terms) if terms else np.zeros(len(contexts))
-        return [doc_ids[i] for i in np.argsort(-scores, kind="stable")[:K] if scores[i] > 0]
+    # 2-4. The peers, over the same 240 paragraphs (one document each, no title).
+    log("Preparing plain dense, BM25 and txtai over the paragraphs...")
+    peers: list[Peer] = [PlainDense(encoder, doc_ids, contexts), BM25(doc_ids, contexts)]
+    if not args.no_txtai:
+        peers.append(Txtai(model_folder, encoder.fingerprint, doc_ids, contexts))
 
     results: dict[str, dict[str, dict[str, float]]] = {}
     ranks: dict[tuple[str, str], list[int]] = {}
-    for label, ranker in (("seedqa pipeline", pipeline), ("plain dense", dense), ("BM25 (bm25s)", bm25)):
+    systems: list[tuple[str, Ranker]] = [("seedqa pipeline", pipeline)]
+    systems += [(peer.name, lambda q, lang, peer=peer: peer.search(q, K)) for peer in peers]
+    for label, ranker in systems:
         log(f"Evaluating {label}...")
         for lang in LANGS:
             results.setdefault(label, {})[lang], ranks[label, lang] = evaluate(ranker, questions[lang], lang, label)
-
-    # 4. Warm latency, the two measured back to back on each question so machine load hits both alike.
-    timed = [q for pair in zip(*(questions[lang][: args.latency // 2] for lang in LANGS)) for q, _ in pair]
-    for question in timed[:5]:
-        searcher.search(question, k=K, abstain=False)
-    full_ms, bare_ms = [], []
-    log(f"Timing {len(timed)} questions...")
-    for question in timed:
-        t0 = time.perf_counter()
-        searcher.search(question, k=K, abstain=False)
-        t1 = time.perf_counter()
-        flat.search(encoder.encode_queries([question]), K)
-        t2 = time.perf_counter()
-        full_ms.append((t1 - t0) * 1000)
-        bare_ms.append((t2 - t1) * 1000)
-    (full50, full95), (bare50, bare95) = percentiles(full_ms), percentiles(bare_ms)
 
     n = {lang: len(qs) for lang, qs in questions.items()}
     lines = ["| System | Questions | Recall@1 | Recall@5 | Recall@10 | MRR@10 |", "|---|---|---:|---:|---:|---:|"]
     for label, by_lang in results.items():
         for lang, m in by_lang.items():
-            lines.append(f"| {label} | {lang} ({n[lang]}) | {m['R@1']:.3f} | {m['R@5']:.3f} | {m['R@10']:.3f} | {m['MRR@10']:.3f} |")
-    lines += [
-        "",
-        f"| Warm query latency ({len(timed)} questions) | p50 ms | p95 ms |",
-        "|---|---:|---:|",
-        f"| seedqa pipeline (`Searcher.search`, k={K}) | {full50:.1f} | {full95:.1f} |",
-        f"| bare: `encode_queries` + `IndexFlatIP.search` | {bare50:.1f} | {bare95:.1f} |",
-        f"| ratio pipeline / bare | {full50 / bare50:.2f}x | {full95 / bare95:.2f}x |",
-    ]
+            bold = "**" if label == "seedqa pipeline" else ""
+            lines.append(f"| {bold}{label}{bold} | {lang} ({n[lang]}) | {m['R@1']:.3f} | {m['R@5']:.3f} | {m['R@10']:.3f} | {m['MRR@10']:.3f} |")
     table = "\n".join(lines)
     print(table)
 
+    # The seed eval set, every system over the seed index's passages.
+    log("Seed eval set: the seed index's passages for every system...")
+    seed = open_engine(ArticlesSettings(), IndexSettings(), search, embeddings, fetch_progress=False).searcher
+    seed_ids = [str(i) for i in range(len(seed.index.chunks))]
+    seed_texts = {i: c.text for i, c in zip(seed_ids, seed.index.chunks)}
+    seed_titles = [f"{c.title}\n{c.text}" for c in seed.index.chunks]
+    seed_peers: list[Peer] = [PlainDense(seed.encoder, seed_ids, seed_titles), BM25(seed_ids, seed_titles)]
+    if not args.no_txtai:
+        seed_peers.append(Txtai(model_folder, encoder.fingerprint, seed_ids, seed_titles))
+    seed_scores = seed_eval(seed, seed_peers, seed_texts)
+    groups = ["en", "vi", "vi-noaccent"]
+    seed_lines = ["| System | " + " | ".join(f"{g} hit@1 / hit@3" for g in groups) + " |", "|---|" + "---:|" * len(groups)]
+    for name, by_lang in seed_scores.items():
+        bold = "**" if name == "seedqa pipeline" else ""
+        seed_lines.append(f"| {bold}{name}{bold} | " + " | ".join(f"{by_lang[g]['hit@1']:.3f} / {by_lang[g]['hit@3']:.3f}" for g in groups) + " |")
+    seed_table = "\n".join(seed_lines)
+    print("\n" + seed_table)
+
     # Questions plain dense gets right and the pipeline does not: where to look first.
+    dense_name = peers[0].name
     misses = [
         (lang, q, gold, ranks["seedqa pipeline", lang][i])
         for lang in LANGS
         for i, (q, gold) in enumerate(questions[lang])
-        if ranks["plain dense", lang][i] == 1 and ranks["seedqa pipeline", lang][i] != 1
+        if ranks[dense_name, lang][i] == 1 and ranks["seedqa pipeline", lang][i] != 1
     ]
     log(f"{len(misses)} questions plain dense ranks first and the pipeline does not (pipeline rank, 0 = not in top {K}):")
     for lang, q, gold, r in misses[: args.show_misses]:
@@ -237,31 +267,46 @@ def main() -> int:
     log(f"Done in {elapsed / 60:.1f} min.")
     if args.write:
         import torch
+        import txtai
 
+        chart(results, CHART)
         python = Path(sys.executable)
         shown = os.path.relpath(python, ROOT) if python.is_relative_to(ROOT) else "python"
         command = " ".join([shown, "bench/xquad.py", *sys.argv[1:]])
         settings = json.dumps(search.model_dump(mode="json"), sort_keys=True)
         chunker = json.dumps(index.model_dump(mode="json", exclude={"folder"}), sort_keys=True)
         lines = [
-            "## XQuAD cross-lingual retrieval (Vietnamese passages)",
+            "## Retrieval quality against peers",
+            "",
+            "### XQuAD (Vietnamese passages, English and Vietnamese questions)",
             "",
             f"XQuAD ({len(contexts)} Vietnamese paragraphs, CC BY-SA 4.0), each paragraph one article written as a plain "
             "`.txt` (title derived by the parser from its first sentence); the same 1,190 questions asked in English and "
             f"in Vietnamese. A hit is the question's own paragraph among the first k distinct articles. The pipeline index: "
-            f"{passages} passages, {sentences} sentences. Plain dense embeds each whole paragraph with the document prompt "
-            "and no title. BM25: bm25s defaults over folded tokens, no stopwords.",
+            f"{passages} passages, {sentences} sentences. The peers index each whole paragraph as one document: plain dense "
+            "embeds it with the document prompt and no title; BM25 is bm25s with its defaults over folded tokens; txtai "
+            f"{txtai.__version__} is `Embeddings(hybrid=True)` with its defaults, loading the same model folder through "
+            "sentence-transformers (so the same query and document prompts).",
             "",
             table,
             "",
+            f"![Recall@1 per system](bench/{CHART.name})",
+            "",
+            "### The seed eval set (`tests/eval/questions.jsonl`, answerable questions)",
+            "",
+            "Every system searches the seed index's passages (title and text); a hit is an `answer_contains` string in a "
+            "returned passage, as `seedqa eval` counts it.",
+            "",
+            seed_table,
+            "",
             f"- Command: `{command}` (from the repository root; {elapsed / 60:.1f} min in all)",
             f"- Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
-            f"- Machine: {machine()}; torch {torch.__version__} ({torch.get_num_threads()} threads); shared with other jobs, so timings are noisy",
+            f"- Machine: {machine()}; torch {torch.__version__} ({torch.get_num_threads()} threads)",
             f"- Model: {embeddings.model} ({encoder.fingerprint[:12]})",
             f"- Search settings: `{settings}`",
             f"- Chunker: `{chunker}`",
         ]
-        log(f"Wrote {write_section('xquad', lines)}")
+        log(f"Wrote {write_section('xquad', lines)} and {CHART}")
     return 0
 
 

@@ -9,6 +9,8 @@ and gives the sentence to highlight.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +40,10 @@ MERGE_WITHIN = 0.05
 ANSWER_TYPE_BONUS = 0.03
 # At most three passages (~360 tokens) in one result, so it still reads on a phone screen.
 MERGE_MAX_PASSAGES = 3
+# Query vectors kept for repeated questions: the bot searches the same question again for "More
+# results", and people re-ask popular questions. Encoding is ~90% of a search's time (BENCHMARKS.md);
+# 1,024 vectors of 768 floats are 3 MB.
+QUERY_CACHE_SIZE = 1024
 
 
 class BadQuestion(ValueError):
@@ -107,6 +113,8 @@ class Searcher:
         self._chunks = index.chunks
         self._lexical = LexicalIndex([f"{c.title}\n{c.text}" for c in self._chunks])
         self._accents = AccentRestorer(a.title + "\n" + a.text for a in index.articles.values())
+        self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._query_lock = threading.Lock()
         self._sentence_rows: list[np.ndarray] = []
         start = 0
         for chunk in self._chunks:
@@ -132,7 +140,7 @@ class Searcher:
         """Every candidate with its score parts, best first."""
         if not self._chunks:
             return []
-        query = self.encoder.encode_queries([self._accents.restore(question)])[0]
+        query = self._query_vector(self._accents.restore(question))
         n = min(self.settings.candidates, len(self._chunks))
         _, dense_ids = self.index.passages.search(query[None, :], n)
         lexical = self._lexical.scores(question)
@@ -155,6 +163,18 @@ class Searcher:
             out.append(Scored(pos, dense, sentence, best_sentence, lex, relevance, relevance + bonus))
         out.sort(key=lambda s: -s.fused)
         return out
+
+    def _query_vector(self, text: str) -> np.ndarray:
+        with self._query_lock:
+            if (cached := self._query_vectors.get(text)) is not None:
+                self._query_vectors.move_to_end(text)
+                return cached
+        vector = self.encoder.encode_queries([text])[0]
+        with self._query_lock:
+            self._query_vectors[text] = vector
+            while len(self._query_vectors) > QUERY_CACHE_SIZE:
+                self._query_vectors.popitem(last=False)
+        return vector
 
     def _clean(self, question: str) -> str:
         text = " ".join(normalize(question or "").split())

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from fake_bot_api import telegram_html_errors
-from fakes import FakeModel
 from retrieval.search import Searcher
 from seedqa.cli import main
 from test_bot import JEJU_VI, index_dir, running_bot, searcher  # noqa: F401 - fixtures

@@ -221,3 +221,15 @@ def test_same_name_with_txt_and_md_are_both_searchable(tmp_path: Path) -> None:
         assert any(expected in r.text and r.article.source_file == source for r in results), (question, source)
         for r in results:
             assert r.text in load_file(folder / r.article.source_file).text
+
+
+def test_a_repeated_question_is_not_encoded_again(index_dir: Path) -> None:
+    """"More results" and re-asked questions reuse the query vector: encoding is most of a search's time."""
+    encoder = FakeEncoder()
+    searcher = Searcher(store.load(index_dir), encoder, SearchSettings())
+    first = searcher.search("ai gap tinh truong jeju", k=3, abstain=False)
+    again = searcher.search("ai gap tinh truong jeju", k=6, abstain=False)
+    assert len(encoder.queries) == 1
+    assert [r.text for r in again.results[:3]] == [r.text for r in first.results]
+    searcher.search("Tazmo", abstain=False)
+    assert len(encoder.queries) == 2

@@ -58,7 +58,7 @@ def test_allowlist_holds_for_messages_buttons_and_inline_queries(searcher: Searc
         bot.api.inline_query(JEJU_VI, user_id=666)
         bot.api.press_button(message, button(answer, "👍"), user_id=666)
         assert "text" not in bot.api.wait_for("answerCallbackQuery", count=2)[1].params  # told once; now only the spinner stops
-        assert ANSWER in bot.ask(f"/ask {JEJU_VI}", user_id=42, **group)["text"]  # the member is still served
+        assert ANSWER in bot.ask(f"/ask {JEJU_VI} nhe", user_id=42, **group)["text"]  # the member is still served
         assert len(searcher.encoder.queries) == queries_before + 1  # type: ignore[attr-defined]
         assert not bot.api.calls("editMessageText") and not bot.api.calls("answerInlineQuery")
         assert len(bot.replies(GROUP_CHAT_ID)) == 2  # the stranger's /ask got neither a search nor a second notice
