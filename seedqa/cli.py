@@ -230,7 +230,7 @@ def _print_report(report: Report) -> None:
         out.print(
             f"{name:<14}{d['questions']:>4}{d['hit@1']:>8.3f}{d['hit@3']:>8.3f}{d['hit@5']:>8.3f}{d['mrr']:>8.3f}{d['unanswerable']:>8}{ok:>9}{bad:>9}"
         )
-    out.print(f"\nhit@k: answer in the first k passages (abstention off). abst.ok: unanswerable questions abstained; abst.bad: answerable ones abstained.")
+    out.print("\nhit@k: answer in the first k passages (abstention off). abst.ok: unanswerable questions abstained; abst.bad: answerable ones abstained.")
     if report.misses:
         out.print(f"\n{len(report.misses)} questions not answered at rank 1:")
         for miss in report.misses:
