@@ -1,0 +1,157 @@
+"""Abstention on public data: XQuAD questions whose paragraph is in the index, and the same
+questions with their paragraph taken out.
+
+Why: the seed eval set has 16 unanswerable questions, too few to choose or judge an abstention
+rule on. XQuAD gives 2,380 pairs (1,190 questions, English and Vietnamese): with its paragraph
+present a question is answerable; with it removed, it is a near miss of exactly the kind that
+is hard (sibling paragraphs of the same Wikipedia article remain, on the same topic). Removing a
+paragraph is simulated by dropping its passages from the candidates, which gives the same best
+score as rebuilding the index without it.
+
+Prints, for each signal, how well it separates the two (ROC AUC), and what `search.abstain_below`
+does on XQuAD: answerable questions refused, near misses refused. Also fits a logistic rule on
+the signals (on XQuAD only) and reports what it would do on the seed eval set.
+
+Run from the repository root:  .venv/bin/python bench/abstention.py [--limit N] [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+for key, value in (("TOKENIZERS_PARALLELISM", "false"), ("TRANSFORMERS_VERBOSITY", "error"), ("HF_HUB_DISABLE_PROGRESS_BARS", "1")):
+    os.environ.setdefault(key, value)
+
+import numpy as np  # noqa: E402
+
+from embeddings.settings import EmbeddingsSettings  # noqa: E402
+from report import machine, write_section  # noqa: E402
+from retrieval.engine import open_engine, rebuild  # noqa: E402
+from retrieval.evaluation import read_questions  # noqa: E402
+from retrieval.search import Scored, Searcher  # noqa: E402
+from retrieval.settings import ArticlesSettings, IndexSettings, SearchSettings  # noqa: E402
+from xquad import DEFAULT_DATA, INDEX_DIR, SEED_QUESTIONS, StderrProgress, load_xquad, log, write_articles  # noqa: E402
+
+FEATURES = ("relevance", "dense", "sentence", "lexical", "margin", "coverage")
+
+
+def features(searcher: Searcher, question: str, scored: list[Scored]) -> dict[str, float]:
+    """The best candidate's score parts, and how far it stands above the best of another article."""
+    if not scored:
+        return {name: 0.0 for name in FEATURES}
+    top = max(scored, key=lambda s: s.relevance)
+    home = searcher.index.chunks[top.position].article_id
+    other = max((s.relevance for s in scored if searcher.index.chunks[s.position].article_id != home), default=0.0)
+    return {
+        "relevance": top.relevance,
+        "dense": top.dense,
+        "sentence": top.sentence,
+        "lexical": top.lexical,
+        "margin": top.relevance - other,
+        "coverage": searcher._lexical.coverage(question),
+    }
+
+
+def auc(positive: np.ndarray, negative: np.ndarray) -> float:
+    """P(a random answerable question scores above a random near miss)."""
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(np.r_[np.ones(len(positive)), np.zeros(len(negative))], np.r_[positive, negative]))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--limit", type=int, help="only the first N questions per language")
+    parser.add_argument("--write", action="store_true", help="replace the abstention section of BENCHMARKS.md")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    contexts, by_lang = load_xquad(DEFAULT_DATA)
+    embeddings, search = EmbeddingsSettings(), SearchSettings()
+    with tempfile.TemporaryDirectory(prefix="xquad-articles-") as tmp:
+        articles = ArticlesSettings(folder=Path(tmp))
+        write_articles(contexts, articles.folder)
+        rebuild(articles, IndexSettings(folder=INDEX_DIR), embeddings, progress=StderrProgress, fetch_progress=False)
+        searcher = open_engine(articles, IndexSettings(folder=INDEX_DIR), search, embeddings, fetch_progress=False).searcher
+
+    rows: list[dict[str, object]] = []
+    for lang, questions in by_lang.items():
+        for i, (question, gold) in enumerate(questions[: args.limit] if args.limit else questions, start=1):
+            scored = searcher.score(question)
+            without = [s for s in scored if searcher.index.chunks[s.position].article_id != gold]
+            rows.append({"lang": lang, "answerable": True, **features(searcher, question, scored)})
+            rows.append({"lang": lang, "answerable": False, **features(searcher, question, without)})
+            if i % 200 == 0:
+                log(f"  {lang}: {i}/{len(questions)}")
+
+    data = {name: np.array([float(r[name]) for r in rows]) for name in FEATURES}  # type: ignore[arg-type]
+    label = np.array([bool(r["answerable"]) for r in rows])
+    langs = np.array([r["lang"] for r in rows])
+    lines = ["| Signal (best candidate) | ROC AUC, answerable vs near miss |", "|---|---:|"]
+    for name in FEATURES:
+        lines.append(f"| {name} | {auc(data[name][label], data[name][~label]):.3f} |")
+
+    threshold = search.abstain_below
+    lines += ["", f"| `abstain_below = {threshold}` on XQuAD | answerable refused | near misses refused |", "|---|---:|---:|"]
+    for lang in ("en", "vi"):
+        mine = langs == lang
+        refused = data["relevance"] < threshold
+        lines.append(f"| {lang} questions | {np.mean(refused[mine & label]):.3f} | {np.mean(refused[mine & ~label]):.3f} |")
+
+    # A logistic rule over all signals, fitted on XQuAD only, then judged on the seed eval set.
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.column_stack([data[name] for name in FEATURES])
+    model = LogisticRegression(max_iter=1000).fit(x, label)
+    probability = model.predict_proba(x)[:, 1]
+    lines += ["", f"Logistic rule on all six signals, fitted on XQuAD: AUC {auc(probability[label], probability[~label]):.3f} there."]
+    seed = open_engine(ArticlesSettings(), IndexSettings(), search, embeddings, fetch_progress=False).searcher
+    seed_rows = [(q, features(seed, q.question, seed.score(seed._clean(q.question)))) for q in read_questions(SEED_QUESTIONS)]
+    seed_x = np.column_stack([[f[name] for _, f in seed_rows] for name in FEATURES])
+    seed_p = model.predict_proba(seed_x)[:, 1]
+    answerable = np.array([q.answerable for q, _ in seed_rows])
+    relevance = seed_x[:, 0]
+    # The most refusals of unanswerable seed questions each rule can reach while refusing no answerable one.
+    def best_cut(score: np.ndarray) -> tuple[int, int]:
+        cut = score[answerable].min()
+        return int(np.sum(score[~answerable] < cut)), int(np.sum(~answerable))
+
+    r_ok, r_all = best_cut(relevance)
+    p_ok, p_all = best_cut(seed_p)
+    lines += [
+        f"On the seed eval set, refusing no answerable question: the relevance threshold can refuse {r_ok} of {r_all} "
+        f"unanswerable questions, the logistic rule {p_ok} of {p_all}; seed-set AUC {auc(relevance[answerable], relevance[~answerable]):.3f} "
+        f"(relevance) vs {auc(seed_p[answerable], seed_p[~answerable]):.3f} (logistic).",
+    ]
+    table = "\n".join(lines)
+    print(table)
+    elapsed = time.perf_counter() - started
+    if args.write:
+        python = Path(sys.executable)
+        shown = os.path.relpath(python, ROOT) if python.is_relative_to(ROOT) else "python"
+        section = [
+            "## Abstention on public data (XQuAD, paragraph present vs removed)",
+            "",
+            f"{len(rows) // 2} XQuAD questions (English and Vietnamese) asked twice: with their paragraph in the index "
+            "(answerable) and with it removed (a near miss: sibling paragraphs of the same article stay).",
+            "",
+            table,
+            "",
+            f"- Command: `{shown} bench/abstention.py {' '.join(sys.argv[1:])}` (from the repository root; {elapsed / 60:.1f} min)",
+            f"- Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; machine: {machine()}",
+        ]
+        log(f"Wrote {write_section('abstention', section)}")
+    (INDEX_DIR.parent / "abstention-features.json").write_text(json.dumps(rows), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

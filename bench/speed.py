@@ -1,0 +1,331 @@
+"""Speed against peers, in one run: warm query latency, where seedqa's time goes, build throughput,
+cold start and memory, and what was tried to make it faster.
+
+Why one run: absolute times on a shared two-core machine move by tens of percent from one
+minute to the next, so every comparison here is measured back to back, question by question,
+and reported as a ratio. Systems: the seedqa pipeline (`Searcher.search`), txtai's hybrid
+Embeddings with the same model, and the bare loop every retriever pays for: encode the query,
+search FAISS exactly (bench/peers.py).
+
+Run from the repository root:  .venv/bin/python bench/speed.py [--questions 200] [--write]
+It reuses the XQuAD index that bench/xquad.py builds (and builds it if missing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+for key, value in (("TOKENIZERS_PARALLELISM", "false"), ("TRANSFORMERS_VERBOSITY", "error"), ("HF_HUB_DISABLE_PROGRESS_BARS", "1")):
+    os.environ.setdefault(key, value)
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from bot.formatting import answer_message  # noqa: E402
+from embeddings.provision import resolve_model  # noqa: E402
+from embeddings.settings import EmbeddingsSettings  # noqa: E402
+from peers import PlainDense, Txtai  # noqa: E402
+from report import machine, percentiles, write_section  # noqa: E402
+from retrieval.engine import open_engine, rebuild  # noqa: E402
+from retrieval.search import Searcher  # noqa: E402
+from retrieval.settings import ArticlesSettings, IndexSettings, SearchSettings  # noqa: E402
+from xquad import DEFAULT_DATA, INDEX_DIR, K, StderrProgress, load_xquad, log, write_articles  # noqa: E402
+
+JEJU = "who met the Jeju governor?"
+
+
+class Stopwatch:
+    """Wraps callables so the time spent inside each is added up per label."""
+
+    def __init__(self) -> None:
+        self.totals: dict[str, float] = defaultdict(float)
+
+    def wrap(self, label: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.totals[label] += time.perf_counter() - started
+
+        return timed
+
+
+class _TimedIndex:
+    """A FAISS index whose search is timed; everything else passes through."""
+
+    def __init__(self, index: Any, watch: Stopwatch) -> None:
+        self._index = index
+        self.search = watch.wrap("FAISS search", index.search)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._index, name)
+
+
+def xquad_searcher(contexts: list[str]) -> Searcher:
+    embeddings, index = EmbeddingsSettings(), IndexSettings(folder=INDEX_DIR)
+    with tempfile.TemporaryDirectory(prefix="xquad-articles-") as tmp:
+        articles = ArticlesSettings(folder=Path(tmp))
+        write_articles(contexts, articles.folder)
+        rebuild(articles, index, embeddings, progress=StderrProgress, fetch_progress=False)
+        return open_engine(articles, index, SearchSettings(), embeddings, fetch_progress=False).searcher
+
+
+def latency(systems: dict[str, Callable[[str], object]], questions: list[str]) -> dict[str, list[float]]:
+    """Each question through every system in turn, so machine load falls on all of them alike."""
+    for question in questions[:5]:
+        for run in systems.values():
+            run(question)
+    out: dict[str, list[float]] = {name: [] for name in systems}
+    for question in questions:
+        for name, run in systems.items():
+            started = time.perf_counter()
+            run(question)
+            out[name].append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def breakdown(searcher: Searcher, questions: list[str]) -> dict[str, float]:
+    """Mean milliseconds per question in each part of a seedqa search, plus formatting a reply."""
+    watch = Stopwatch()
+    model = searcher.encoder._model  # type: ignore[attr-defined]
+    patched = {
+        (model, "tokenize"): watch.wrap("tokenize", model.tokenize),
+        (model, "forward"): watch.wrap("model forward", model.forward),
+        (searcher._accents, "restore"): watch.wrap("accent restoration", searcher._accents.restore),
+        (searcher._lexical, "scores"): watch.wrap("BM25", searcher._lexical.scores),
+        (searcher, "score"): watch.wrap("score (all of the above + fusion)", searcher.score),
+        (searcher, "_shape"): watch.wrap("merge, dedupe, cite", searcher._shape),
+    }
+    index = searcher.index
+    passages = index.passages
+    try:
+        for (owner, name), wrapped in patched.items():
+            setattr(owner, name, wrapped)
+        object.__setattr__(index, "passages", _TimedIndex(passages, watch))
+        searcher._query_vectors.clear()
+        total = 0.0
+        for question in questions:
+            searcher._query_vectors.clear()  # measure the encoding every time, not the cache
+            started = time.perf_counter()
+            answer = searcher.search(question, k=3, abstain=False)
+            total += time.perf_counter() - started
+            formatted = time.perf_counter()
+            json.dumps(answer.to_json(), ensure_ascii=False)
+            answer_message(answer.results, "en")
+            watch.totals["format (JSON + Telegram HTML)"] += time.perf_counter() - formatted
+    finally:
+        for owner, name in patched:
+            delattr(owner, name)  # the instance attribute goes; the class's method is back
+        object.__setattr__(index, "passages", passages)
+    n = len(questions)
+    parts = {label: seconds * 1000 / n for label, seconds in watch.totals.items()}
+    encode = parts["tokenize"] + parts["model forward"]
+    parts["encode, other (prompt, pooling, normalise)"] = max(0.0, _encode_total(searcher, questions) - encode)
+    score = parts.pop("score (all of the above + fusion)")
+    parts["fusion (sentence scores, candidates)"] = max(0.0, score - encode - parts["encode, other (prompt, pooling, normalise)"] - parts["FAISS search"] - parts["BM25"] - parts["accent restoration"])
+    parts["search() total"] = total * 1000 / n
+    return parts
+
+
+def _encode_total(searcher: Searcher, questions: list[str]) -> float:
+    started = time.perf_counter()
+    for question in questions:
+        searcher.encoder.encode_queries([searcher._accents.restore(question)])
+    return (time.perf_counter() - started) * 1000 / len(questions)
+
+
+def build_throughput(texts_from: Path) -> dict[str, float]:
+    """`seedqa index` of a folder into an empty index (no cached vectors): passages per second."""
+    with tempfile.TemporaryDirectory(prefix="speed-index-") as tmp:
+        started = time.perf_counter()
+        report = rebuild(ArticlesSettings(folder=texts_from), IndexSettings(folder=Path(tmp) / "index"), EmbeddingsSettings(), fetch_progress=False)
+        seconds = time.perf_counter() - started
+    return {"passages": report.chunks, "sentences": report.sentences, "seconds": seconds}
+
+
+def cold_start(runs: int = 3) -> tuple[float, float]:
+    """Median wall seconds of `seedqa ask` from process start to answer printed, and its peak RSS in MB."""
+    command = [str(Path(sys.executable).parent / "seedqa"), "ask", "--json", JEJU]
+    walls: list[float] = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True, cwd=ROOT)
+        walls.append(time.perf_counter() - started)
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return statistics.median(walls), peak_kb / 1024
+
+
+def txtai_cold_start(cached: Path, runs: int = 3) -> tuple[float, float]:
+    """The same for txtai: a fresh process loading its saved index and answering one question."""
+    code = f"from txtai import Embeddings; e = Embeddings(); e.load({str(cached)!r}); print(e.search({JEJU!r}, 3))"
+    walls: list[float] = []
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, cwd=ROOT)
+        walls.append(time.perf_counter() - started)
+    return statistics.median(walls), max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+
+
+def int8_trial(searcher: Searcher, bare: PlainDense, questions: list[tuple[str, str]]) -> dict[str, float]:
+    """Queries encoded by an int8 copy of the model against the fp32 passages: faster, and how far rankings move."""
+    import copy
+
+    from torch.ao.quantization import quantize_dynamic
+
+    encoder = searcher.encoder
+    model = encoder._model  # type: ignore[attr-defined]
+    quantized = quantize_dynamic(copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8)
+    texts = [q for q, _ in questions]
+    timings: dict[str, list[float]] = {"fp32": [], "int8": []}
+    vectors: dict[str, list[np.ndarray]] = {"fp32": [], "int8": []}
+    for text in texts:
+        for name, m in (("fp32", model), ("int8", quantized)):
+            started = time.perf_counter()
+            vector = m.encode_query([text], normalize_embeddings=True, convert_to_numpy=True)[0]
+            bare.search_vector(vector.astype(np.float32), K)
+            timings[name].append((time.perf_counter() - started) * 1000)
+            vectors[name].append(vector)
+    recall = {name: float(np.mean([bare.search_vector(v.astype(np.float32), 1)[:1] == [gold] for v, (_, gold) in zip(vectors[name], questions)])) for name in vectors}
+    cosine = float(np.mean([float(a @ b) for a, b in zip(vectors["fp32"], vectors["int8"])]))
+    fp32_p50, int8_p50 = percentiles(timings["fp32"])[0], percentiles(timings["int8"])[0]
+    # Kept only if clearly faster (10%) and no ranking lost: a speed-up that costs answers is no gain here.
+    kept = int8_p50 < 0.9 * fp32_p50 and recall["int8"] >= recall["fp32"]
+    return {"fp32_p50": fp32_p50, "int8_p50": int8_p50, "fp32_r1": recall["fp32"], "int8_r1": recall["int8"], "cosine": cosine, "n": len(texts), "kept": kept}
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--questions", type=int, default=200, help="questions timed (half English, half Vietnamese)")
+    parser.add_argument("--write", action="store_true", help="replace the speed section of BENCHMARKS.md")
+    args = parser.parse_args()
+    started_all = time.perf_counter()
+    contexts, by_lang = load_xquad(DEFAULT_DATA)
+    questions = [q for pair in zip(*(by_lang[lang][: args.questions // 2] for lang in ("en", "vi"))) for q, _ in pair]
+    doc_ids = [f"xquad-{i:03d}" for i in range(len(contexts))]
+
+    log("Opening seedqa (XQuAD index), the bare loop and txtai...")
+    searcher = xquad_searcher(contexts)
+    encoder = searcher.encoder
+    bare = PlainDense(encoder, doc_ids, contexts)
+    model_folder, _ = resolve_model(EmbeddingsSettings().model, EmbeddingsSettings().cache_dir, progress=False)
+    txtai = Txtai(model_folder, encoder.fingerprint, doc_ids, contexts)
+
+    def seedqa(question: str) -> object:
+        searcher._query_vectors.clear()  # every question is new to it, as for the others
+        return searcher.search(question, k=K, abstain=False)
+
+    log(f"Timing {len(questions)} questions, interleaved...")
+    timings = latency({"seedqa pipeline": seedqa, "txtai hybrid": lambda q: txtai.search(q, K), "bare: encode + FAISS exact": lambda q: bare.search(q, K)}, questions)
+    stats = {name: percentiles(ms) for name, ms in timings.items()}
+    bare50, bare95 = stats["bare: encode + FAISS exact"]
+    txtai50, txtai95 = stats["txtai hybrid"]
+
+    log("Breaking seedqa's time down...")
+    parts = breakdown(searcher, questions[:100])
+
+    log("Cache and threads...")
+    repeated = latency({"repeated question (query vector cached)": lambda q: searcher.search(q, k=K, abstain=False)}, questions[:50] * 2)
+    cached50 = percentiles(repeated["repeated question (query vector cached)"][50:])[0]
+    threads: dict[int, float] = {}
+    for n in (1, 2):
+        with torch_threads(n):
+            threads[n] = percentiles(latency({"bare": lambda q: bare.search(q, K)}, questions[:60])["bare"])[0]
+
+    log("int8 dynamic quantization of the query encoder...")
+    int8 = int8_trial(searcher, bare, [q for pair in zip(*(by_lang[lang][:100] for lang in ("en", "vi"))) for q in pair])
+
+    log("Build throughput (seedqa index of seeds/ from scratch, then txtai over the same passages)...")
+    build = build_throughput(ROOT / "seeds")
+    seed_passages = [f"{c.title}\n{c.text}" for c in open_engine(ArticlesSettings(), IndexSettings(), SearchSettings(), EmbeddingsSettings(), fetch_progress=False).searcher.index.chunks]
+    txtai_build = txtai.index_seconds(seed_passages)
+
+    log("Cold starts...")
+    cold, cold_mb = cold_start()
+    from peers import CACHE, _key
+
+    txtai_cold, txtai_mb = txtai_cold_start(CACHE / f"txtai-{_key(encoder.fingerprint, *doc_ids, *contexts)}")
+
+    rows = [
+        "| Warm query latency, XQuAD, k=10 | p50 ms | p95 ms | p50 vs bare | p50 vs txtai |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, (p50, p95) in stats.items():
+        rows.append(f"| {name} | {p50:.1f} | {p95:.1f} | {p50 / bare50:.2f}x | {p50 / txtai50:.2f}x |")
+    rows += ["", "| Where a seedqa search spends its time (mean of 100 questions) | ms | share |", "|---|---:|---:|"]
+    total = parts.pop("search() total")
+    for label, ms in sorted(parts.items(), key=lambda item: -item[1]):
+        rows.append(f"| {label} | {ms:.1f} | {ms / total:.0%} |")
+    rows.append(f"| **search() total** (formatting is extra) | {total:.1f} | |")
+    rows += [
+        "",
+        "| Other measures | seedqa | txtai |",
+        "|---|---:|---:|",
+        f"| index build from scratch, seeds/ ({build['passages']} passages) | {build['passages'] / build['seconds']:.1f} passages/s "
+        f"({(build['passages'] + build['sentences']) / build['seconds']:.1f} texts/s: seedqa also embeds each of the {build['sentences']} sentences) "
+        f"| {len(seed_passages) / txtai_build:.1f} passages/s |",
+        f"| cold start: process start to first answer | {cold:.1f} s (`seedqa ask`) | {txtai_cold:.1f} s (load saved index, search) |",
+        f"| peak memory of that process | {cold_mb:.0f} MB | {txtai_mb:.0f} MB |",
+        "",
+        "| Tried to make it faster | p50 ms | kept? |",
+        "|---|---:|---|",
+        f"| a repeated question: query vector from the cache (1,024 kept) | {cached50:.1f} | yes: \"More results\", votes and re-asked questions skip the model |",
+        f"| bare encode + search, query encoder in int8 (torch dynamic quantization) | {int8['int8_p50']:.1f} (fp32 {int8['fp32_p50']:.1f}) | "
+        f"{'yes' if int8['kept'] else 'no'}: Recall@1 {int8['fp32_r1']:.3f} → {int8['int8_r1']:.3f} on these {int8['n']} questions, "
+        f"query vectors' cosine to fp32 {int8['cosine']:.3f} |",
+        f"| bare encode + search with 1 torch thread | {threads[1]:.1f} | no |",
+        f"| bare encode + search with 2 torch threads (the default) | {threads[2]:.1f} | yes |",
+    ]
+    table = "\n".join(rows)
+    print(table)
+    elapsed = time.perf_counter() - started_all
+    if args.write:
+        import txtai as txtai_package
+
+        python = Path(sys.executable)
+        shown = os.path.relpath(python, ROOT) if python.is_relative_to(ROOT) else "python"
+        lines = [
+            "## Speed against peers",
+            "",
+            f"All figures from one run of one process, systems interleaved question by question ({len(questions)} XQuAD "
+            f"questions, half English, half Vietnamese, each new to every system). txtai {txtai_package.__version__}, hybrid, same model folder.",
+            "",
+            table,
+            "",
+            f"- Command: `{shown} bench/speed.py {' '.join(sys.argv[1:])}` (from the repository root; {elapsed / 60:.1f} min)",
+            f"- Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
+            f"- Machine: {machine()}; torch {torch.__version__} ({torch.get_num_threads()} threads)",
+        ]
+        log(f"Wrote {write_section('speed', lines)}")
+    return 0
+
+
+if __name__ == "__main__":
+    np.random.seed(0)
+    sys.exit(main())
