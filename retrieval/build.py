@@ -19,6 +19,7 @@ import numpy as np
 from embeddings.encoder import Encoder
 from embeddings.tokens import TokenCounter
 
+from . import ann
 from .articles import Article, load_folder
 from .chunking import Chunk, ChunkerSettings, chunk_article, content_key
 from .store import FORMAT_VERSION, Manifest, VectorCache, article_hash, corpus_hash, read_manifest, write_generation
@@ -77,9 +78,11 @@ def build_index(
     load_encoder: Callable[[], Encoder],
     progress: ProgressFactory | None = None,
     force: bool = False,
+    vector_index: ann.VectorIndex = "auto",
 ) -> BuildReport:
     articles = load_articles(articles_folder)
     chunks = chunk_corpus(articles, chunker, count_tokens)
+    plan = ann.choose(vector_index, len(chunks))
     corpus = corpus_hash(articles)
     chunker_record = chunker.model_dump(mode="json", include=set(ChunkerSettings.model_fields))
     current = read_manifest(index_dir)
@@ -92,6 +95,7 @@ def build_index(
         and current.model_fingerprint == model_fingerprint
         and current.chunker == chunker_record
         and current.corpus_hash == corpus
+        and current.vector_index == plan  # another index type (or its settings) is rebuilt from cached vectors
     ):
         return BuildReport(len(articles), len(chunks), sentence_count, 0, 0, True, None)
 
@@ -136,6 +140,7 @@ def build_index(
         sentence_count=len(sentence_keys),
         built_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         versions=_versions(),
+        vector_index=plan,
     )
     folder = write_generation(index_dir, manifest, articles, chunks, passage_vectors, sentence_vectors)
     cache.save({k for k, _, _ in items})

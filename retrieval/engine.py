@@ -17,7 +17,7 @@ from embeddings.provision import ModelUnavailable, resolve_model
 from embeddings.settings import EmbeddingsSettings
 from embeddings.tokens import load_token_counter
 
-from . import store
+from . import ann, store
 from .build import BuildReport, ProgressFactory, build_index, load_articles
 from .chunking import ChunkerSettings
 from .search import Searcher
@@ -70,6 +70,7 @@ def rebuild(
         load_encoder=lambda: load_encoder(embeddings, source, fingerprint),
         progress=progress,
         force=force,
+        vector_index=index.vector_index,
     )
 
 
@@ -101,6 +102,12 @@ def open_engine(
             f"The index holds {manifest.dimension}-dimensional vectors but the model makes {encoder.dimension}: run `seedqa index` to rebuild it."
         )
     warnings: list[str] = []
+    wanted = ann.choose(index.vector_index, manifest.chunk_count)
+    if manifest.vector_index != wanted:  # still searches correctly, only not the way the settings ask
+        warnings.append(
+            f"The index searches with {ann.describe(manifest.vector_index)}, but index.vector_index = {index.vector_index!r} asks for "
+            f"{ann.describe(wanted)}: run `seedqa index` to rebuild it (no re-embedding needed)."
+        )
     try:
         if corpus_hash(load_articles(articles.folder)) != manifest.corpus_hash:
             warnings.append(f"The articles in {articles.folder} changed since the index was built: run `seedqa index` to include the changes.")

@@ -112,7 +112,7 @@ def evaluate(searcher: Searcher, questions: Iterable[EvalQuestion]) -> Report:
                 g.unanswerable += 1
                 g.unanswerable_abstained += answer.abstained
             if not answer.abstained:
-                misses.append({"id": q.id, "question": q.question, "problem": "answered an unanswerable question", "score": round(answer.best_score, 4)})
+                misses.append({"id": q.id, "question": q.question, "problem": "answered an unanswerable question", "score": round(answer.evidence, 4)})
             continue
         ranked = answer.results if not answer.abstained else searcher.search(q.question, k=depth, abstain=False).results
         rank = next((r.rank for r in ranked if any(contains_folded(r.text, a) for a in q.answer_contains)), None)
@@ -128,7 +128,7 @@ def evaluate(searcher: Searcher, questions: Iterable[EvalQuestion]) -> Report:
                     "id": q.id,
                     "question": q.question,
                     "problem": "abstained" if answer.abstained else f"answer at rank {rank}" if rank else "answer not in top 5",
-                    "score": round(answer.best_score, 4),
+                    "score": round(answer.evidence, 4),
                     "top": ranked[0].article.source_file + f" ¶{ranked[0].paragraph}" if ranked else None,
                 }
             )

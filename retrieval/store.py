@@ -19,13 +19,14 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import faiss
 import numpy as np
 
+from . import ann
 from .articles import Article, Paragraph
 from .chunking import Chunk, Span
 
@@ -67,6 +68,9 @@ class Manifest:
     sentence_count: int
     built_at: str
     versions: dict[str, str]
+    # What holds the passage vectors (retrieval.ann's plan: exact, HNSW or IVF and their settings).
+    # Absent from manifests written before it existed, which were all exact.
+    vector_index: dict[str, Any] = field(default_factory=lambda: dict(ann.EXACT))
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=2, sort_keys=True)
@@ -74,7 +78,7 @@ class Manifest:
     @classmethod
     def from_json(cls, text: str) -> "Manifest":
         data = json.loads(text)
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
 @dataclass
@@ -135,10 +139,9 @@ def write_generation(
             shutil.rmtree(leftover, ignore_errors=True)
         staging = Path(tempfile.mkdtemp(prefix=".building-", dir=generations))
         try:
-            index = faiss.IndexFlatIP(manifest.dimension)
-            if len(passage_vectors):
-                index.add(np.ascontiguousarray(passage_vectors, dtype=np.float32))
+            index = ann.build(manifest.vector_index, passage_vectors, manifest.dimension)
             faiss.write_index(index, str(staging / "passages.faiss"))
+            del index  # an approximate index of a large corpus is gigabytes; free it before the rest is written
             with open(staging / "sentences.npy", "wb") as fh:
                 np.save(fh, np.ascontiguousarray(sentence_vectors, dtype=np.float32), allow_pickle=False)
             _write_text(staging / "chunks.jsonl", "".join(json.dumps(_chunk_record(c), ensure_ascii=False) + "\n" for c in chunks))
@@ -181,7 +184,7 @@ def load(index_dir: Path) -> StoredIndex:
         articles = {a.id: a for a in (_article_from(r) for r in json.loads((folder / "articles.json").read_text(encoding="utf-8")))}
         with open(folder / "chunks.jsonl", encoding="utf-8") as fh:
             chunks = [_chunk_from(json.loads(line)) for line in fh if line.strip()]
-        passages = faiss.read_index(str(folder / "passages.faiss"))
+        passages = ann.prepare(faiss.read_index(str(folder / "passages.faiss")), manifest.vector_index)
         with open(folder / "sentences.npy", "rb") as fh:
             sentence_vectors = np.load(fh, allow_pickle=False)
     except IndexProblem:

@@ -45,12 +45,12 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def searcher(index_dir: Path) -> Searcher:
-    return Searcher(store.load(index_dir), FakeEncoder(), SearchSettings(abstain_below=FAKE_ABSTAIN_BELOW))
+    return Searcher(store.load(index_dir), FakeEncoder(), SearchSettings(abstain_below=FAKE_ABSTAIN_BELOW, abstain_below_other_language=FAKE_ABSTAIN_BELOW))
 
 
 @pytest.fixture
 def strict_searcher(index_dir: Path) -> Searcher:
-    return Searcher(store.load(index_dir), FakeEncoder(), SearchSettings(abstain_below=STRICT_ABSTAIN_BELOW))
+    return Searcher(store.load(index_dir), FakeEncoder(), SearchSettings(abstain_below=STRICT_ABSTAIN_BELOW, abstain_below_other_language=STRICT_ABSTAIN_BELOW))
 
 
 def buttons(message: dict[str, Any]) -> list[tuple[str, str]]:
