@@ -5,7 +5,7 @@ about 10k distinct passage-like texts when cut several ways: single sentences, p
 consecutive sentences, whole paragraphs, and XQuAD's questions, each encoded with the document
 prompt as seedqa encodes passages. XQuAD's questions encoded with the query prompt are the
 queries. Writes .seedqa/bench/real-vectors.npy and real-queries.npy (float32, normalised);
-about 15 minutes on two cores.
+about 20 minutes on two idle cores (the run behind BENCHMARKS.md was cut short: see its Scale section).
 
 Run from the repository root:  .venv/bin/python bench/real_vectors.py
 """

@@ -18,6 +18,7 @@ chunker or the model changed; the peers' vectors are cached next to it.
 from __future__ import annotations
 
 import argparse
+from importlib.metadata import version
 import json
 import os
 import sys
@@ -267,7 +268,6 @@ def main() -> int:
     log(f"Done in {elapsed / 60:.1f} min.")
     if args.write:
         import torch
-        import txtai
 
         chart(results, CHART)
         python = Path(sys.executable)
@@ -285,7 +285,7 @@ def main() -> int:
             f"in Vietnamese. A hit is the question's own paragraph among the first k distinct articles. The pipeline index: "
             f"{passages} passages, {sentences} sentences. The peers index each whole paragraph as one document: plain dense "
             "embeds it with the document prompt and no title; BM25 is bm25s with its defaults over folded tokens; txtai "
-            f"{txtai.__version__} is `Embeddings(hybrid=True)` with its defaults, loading the same model folder through "
+            f"{version('txtai')} is `Embeddings(hybrid=True)` with its defaults, loading the same model folder through "
             "sentence-transformers (so the same query and document prompts).",
             "",
             table,
