@@ -24,7 +24,6 @@ import os
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +34,7 @@ for key, value in (("TOKENIZERS_PARALLELISM", "false"), ("TRANSFORMERS_VERBOSITY
 import numpy as np  # noqa: E402
 
 from embeddings.settings import EmbeddingsSettings  # noqa: E402
-from report import machine, write_section  # noqa: E402
+from report import write_section, provenance  # noqa: E402
 from retrieval.engine import open_engine, rebuild  # noqa: E402
 from retrieval.evaluation import read_questions  # noqa: E402
 from retrieval.search import Scored, Searcher  # noqa: E402
@@ -138,8 +137,6 @@ def main() -> int:
     print(table)
     elapsed = time.perf_counter() - started
     if args.write:
-        python = Path(sys.executable)
-        shown = os.path.relpath(python, ROOT) if python.is_relative_to(ROOT) else "python"
         section = [
             "## Abstention on public data (XQuAD, paragraph present vs removed)",
             "",
@@ -148,8 +145,7 @@ def main() -> int:
             "",
             table,
             "",
-            f"- Command: `{shown} bench/abstention.py {' '.join(sys.argv[1:])}` (from the repository root; {elapsed / 60:.1f} min)",
-            f"- Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; machine: {machine()}",
+            *provenance(minutes=elapsed / 60),
         ]
         log(f"Wrote {write_section('abstention', section)}")
     (INDEX_DIR.parent / "abstention-features.json").write_text(json.dumps(rows), encoding="utf-8")

@@ -21,7 +21,6 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +30,7 @@ for key, value in (("TOKENIZERS_PARALLELISM", "false"), ("TRANSFORMERS_VERBOSITY
 
 from bot_harness import running_bot  # noqa: E402
 from fake_bot_api import Call  # noqa: E402
-from report import machine, percentiles, write_section  # noqa: E402
+from report import percentiles, write_section, provenance  # noqa: E402
 from retrieval.search import Searcher  # noqa: E402
 
 QUESTIONS = ROOT / "tests" / "eval" / "questions.jsonl"
@@ -118,8 +117,6 @@ def main() -> int:
         print("  " + failure)
 
     if args.write:
-        python = Path(sys.executable)
-        shown = os.path.relpath(python, ROOT) if python.is_relative_to(ROOT) else "python"
         lines = [
             "## Bot under load (fake Bot API over HTTP)",
             "",
@@ -134,9 +131,7 @@ def main() -> int:
             "With one search thread the bot answers one question at a time (the model already uses both cores for one), so "
             "under this load the latency is mostly queueing: about users × search time. Alone, a reply takes 0.1-0.2 s.",
             "",
-            f"- Command: `{shown} bench/bot_load.py {' '.join(sys.argv[1:])}` (from the repository root)",
-            f"- Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
-            f"- Machine: {machine()}; model: {model}; per-user rate limit lifted for the run",
+            *provenance(machine_extra=f"model: {model}; per-user rate limit lifted for the run"),
         ]
         print(f"Wrote {write_section('bot-load', lines)}")
     return 0 if exact == args.users and not failures else 1

@@ -7,6 +7,8 @@ one script replaces its own figures and leaves the others' alone.
 from __future__ import annotations
 
 import os
+import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -38,3 +40,16 @@ def write_section(name: str, lines: list[str]) -> Path:
         new = old.rstrip("\n") + "\n\n" + section + "\n"
     BENCHMARKS.write_text(new, encoding="utf-8")
     return BENCHMARKS
+
+
+def provenance(*, minutes: float | None = None, machine_extra: str = "") -> list[str]:
+    """The lines every section ends with: the exact command, when, and on what."""
+    python = Path(sys.executable)
+    shown = os.path.relpath(python, ROOT) if python.is_relative_to(ROOT) else "python"
+    script = os.path.relpath(Path(sys.argv[0]).resolve(), ROOT)
+    took = f"; {minutes:.1f} min" if minutes is not None else ""
+    return [
+        f"- Command: `{' '.join([shown, script, *sys.argv[1:]])}` (from the repository root{took})",
+        f"- Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"- Machine: {machine()}{'; ' + machine_extra if machine_extra else ''}",
+    ]

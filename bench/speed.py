@@ -24,7 +24,6 @@ import tempfile
 import time
 from collections import defaultdict
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -40,7 +39,7 @@ from bot.formatting import answer_message  # noqa: E402
 from embeddings.provision import resolve_model  # noqa: E402
 from embeddings.settings import EmbeddingsSettings  # noqa: E402
 from peers import PlainDense, Txtai  # noqa: E402
-from report import machine, percentiles, write_section  # noqa: E402
+from report import percentiles, write_section, provenance  # noqa: E402
 from retrieval.engine import open_engine, rebuild  # noqa: E402
 from retrieval.search import Searcher  # noqa: E402
 from retrieval.settings import ArticlesSettings, IndexSettings, SearchSettings  # noqa: E402
@@ -306,8 +305,6 @@ def main() -> int:
     elapsed = time.perf_counter() - started_all
     if args.write:
 
-        python = Path(sys.executable)
-        shown = os.path.relpath(python, ROOT) if python.is_relative_to(ROOT) else "python"
         lines = [
             "## Speed against peers",
             "",
@@ -316,9 +313,7 @@ def main() -> int:
             "",
             table,
             "",
-            f"- Command: `{shown} bench/speed.py {' '.join(sys.argv[1:])}` (from the repository root; {elapsed / 60:.1f} min)",
-            f"- Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
-            f"- Machine: {machine()}; torch {torch.__version__} ({torch.get_num_threads()} threads)",
+            *provenance(minutes=elapsed / 60, machine_extra=f"torch {torch.__version__} ({torch.get_num_threads()} threads)"),
         ]
         log(f"Wrote {write_section('speed', lines)}")
     return 0

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import retrieval.search as search  # noqa: E402
-from report import machine, write_section  # noqa: E402
+from report import write_section, provenance  # noqa: E402
 from retrieval.engine import open_engine  # noqa: E402
 from retrieval.evaluation import EvalQuestion, Report, evaluate, read_questions  # noqa: E402
 from seedqa.config import load_settings  # noqa: E402
@@ -98,8 +96,6 @@ def main() -> int:
     table, bonus, thresholds = eval_table(report), bonus_sweep(searcher, questions), threshold_sweep(searcher, questions)
     print("\n".join([*table, "", *bonus, *thresholds]))
     if args.write:
-        python = Path(sys.executable)
-        shown = os.path.relpath(python, ROOT) if python.is_relative_to(ROOT) else "python"
         lines = [
             "## Seed eval set (`tests/eval/questions.jsonl`)",
             "",
@@ -120,8 +116,7 @@ def main() -> int:
             "### The abstention thresholds (set on XQuAD, checked here)",
             *thresholds,
             "",
-            f"- Command: `{shown} bench/tuning.py {' '.join(sys.argv[1:])}` (from the repository root)",
-            f"- Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; machine: {machine()}; model: {settings.embeddings.model}",
+            *provenance(machine_extra=f"model: {settings.embeddings.model}"),
         ]
         print(f"Wrote {write_section('seed-eval', lines)}")
     return 0

@@ -24,7 +24,6 @@ import os
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -41,7 +40,7 @@ from retrieval.engine import open_engine, rebuild  # noqa: E402
 from retrieval.settings import ArticlesSettings, IndexSettings, SearchSettings  # noqa: E402
 from embeddings.provision import resolve_model  # noqa: E402
 from peers import BM25, Peer, PlainDense, Txtai  # noqa: E402
-from report import machine, write_section  # noqa: E402
+from report import write_section, provenance  # noqa: E402
 from retrieval.evaluation import read_questions  # noqa: E402
 from retrieval.folding import contains_folded  # noqa: E402
 from retrieval.search import Searcher  # noqa: E402
@@ -270,9 +269,6 @@ def main() -> int:
         import torch
 
         chart(results, CHART)
-        python = Path(sys.executable)
-        shown = os.path.relpath(python, ROOT) if python.is_relative_to(ROOT) else "python"
-        command = " ".join([shown, "bench/xquad.py", *sys.argv[1:]])
         settings = json.dumps(search.model_dump(mode="json"), sort_keys=True)
         chunker = json.dumps(index.model_dump(mode="json", exclude={"folder"}), sort_keys=True)
         lines = [
@@ -299,9 +295,7 @@ def main() -> int:
             "",
             seed_table,
             "",
-            f"- Command: `{command}` (from the repository root; {elapsed / 60:.1f} min in all)",
-            f"- Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
-            f"- Machine: {machine()}; torch {torch.__version__} ({torch.get_num_threads()} threads)",
+            *provenance(minutes=elapsed / 60, machine_extra=f"torch {torch.__version__} ({torch.get_num_threads()} threads)"),
             f"- Model: {embeddings.model} ({encoder.fingerprint[:12]})",
             f"- Search settings: `{settings}`",
             f"- Chunker: `{chunker}`",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from html import escape
-from typing import Sequence
+from typing import Callable, Sequence
 
 from retrieval.articles import Article
 from retrieval.search import Result
@@ -101,39 +101,34 @@ def pack(blocks: Sequence[str], *, separator: str = "\n\n", limit: int = TELEGRA
     Callers make each block fit on its own (plain_pieces); one that still does not is an error
     here rather than a message Telegram would refuse.
     """
-    messages: list[str] = []
-    current = ""
     for block in blocks:
         if size(block) > limit:
             raise ValueError(f"a block of {size(block)} characters cannot fit a Telegram message")
-        candidate = f"{current}{separator}{block}" if current else block
-        if size(candidate) <= limit:
-            current = candidate
-        else:
-            messages.append(current)
-            current = block
-    if current:
-        messages.append(current)
-    return messages
+    return _greedy(blocks, separator, lambda message: size(message) <= limit)
 
 
 def plain_pieces(plain: str, limit: int) -> list[str]:
     """Plain text cut so that each piece, once HTML-escaped, fits `limit`: at sentences, then words."""
     if size(escape(plain)) <= limit:
         return [plain]
-    pieces: list[str] = []
+    return _greedy(_units(plain, limit), " ", lambda piece: size(escape(piece)) <= limit)
+
+
+def _greedy(items: Sequence[str], separator: str, fits: Callable[[str], bool]) -> list[str]:
+    """Items joined in order while the joined text fits; then a new one is started."""
+    out: list[str] = []
     current = ""
-    for unit in _units(plain, limit):
-        candidate = f"{current} {unit}" if current else unit
-        if size(escape(candidate)) <= limit:
+    for item in items:
+        candidate = f"{current}{separator}{item}" if current else item
+        if fits(candidate):
             current = candidate
         else:
             if current:
-                pieces.append(current)
-            current = unit
+                out.append(current)
+            current = item
     if current:
-        pieces.append(current)
-    return pieces
+        out.append(current)
+    return out
 
 
 def _units(plain: str, limit: int) -> list[str]:
