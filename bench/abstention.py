@@ -49,14 +49,12 @@ def features(searcher: Searcher, question: str, scored: list[Scored]) -> dict[st
     if not scored:
         return {name: 0.0 for name in FEATURES}
     top = max(scored, key=lambda s: s.relevance)
-    home = searcher.index.chunks[top.position].article_id
-    other = max((s.relevance for s in scored if searcher.index.chunks[s.position].article_id != home), default=0.0)
     return {
         "relevance": top.relevance,
         "dense": top.dense,
         "sentence": top.sentence,
         "lexical": top.lexical,
-        "margin": top.relevance - other,
+        "margin": searcher.lead(scored),
         "evidence": searcher.evidence(scored),  # what search() judges
     }
 

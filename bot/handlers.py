@@ -71,6 +71,7 @@ class SeedQABot:
         self.allowlist = Allowlist(settings.allowed_user_ids, settings.allowed_chat_ids)
         self.limiter = RateLimiter(settings.rate_limit_questions, settings.rate_limit_seconds)
         self.articles: list[Article] = sorted(searcher.index.articles.values(), key=lambda a: (a.source_file, a.id))
+        self._article_numbers = {a.id: n for n, a in enumerate(self.articles, start=1)}  # as /sources counts them
         self._shown: OrderedDict[str, ShownAnswer] = OrderedDict()
         self._search_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seedqa-search")
 
@@ -243,7 +244,7 @@ class SeedQABot:
 
     def _keyboard(self, answer_id: str, results: list[Result], lang: Lang, *, page: int) -> InlineKeyboardMarkup:
         encode = lambda action, value: self.codec.encode(Callback(action, answer_id, value))  # noqa: E731
-        numbers = {a.id: n for n, a in enumerate(self.articles, start=1)}
+        numbers = self._article_numbers
         articles: list[InlineKeyboardButton] = []
         seen: set[str] = set()
         for r in results:

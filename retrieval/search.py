@@ -145,10 +145,17 @@ class Searcher:
         """
         if not scored:
             return 0.0
+        top = max(s.relevance for s in scored)
+        return top + MARGIN_WEIGHT * self.lead(scored)
+
+    def lead(self, scored: list[Scored]) -> float:
+        """The best candidate's relevance minus the best relevance in any other article."""
+        if not scored:
+            return 0.0
         top = max(scored, key=lambda s: s.relevance)
         home = self._chunks[top.position].article_id
         runner_up = max((s.relevance for s in scored if self._chunks[s.position].article_id != home), default=0.0)
-        return top.relevance + MARGIN_WEIGHT * (top.relevance - runner_up)
+        return top.relevance - runner_up
 
     def abstain_threshold(self, question: str) -> float:
         """Questions in the articles' language score higher against them than translations do."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -27,3 +28,11 @@ def real_searcher(real_index_dir: Path) -> Searcher:
     opened = open_engine(ArticlesSettings(folder=REPO / "seeds"), IndexSettings(folder=real_index_dir), SearchSettings(), EmbeddingsSettings())
     assert opened.warnings == []
     return opened.searcher
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """A writable copy of the seed articles, for tests that change the corpus."""
+    folder = tmp_path / "articles"
+    shutil.copytree(REPO / "seeds", folder)
+    return folder

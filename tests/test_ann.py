@@ -8,14 +8,13 @@ back as the type (and search effort) it was built with, or `seedqa index` must r
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import faiss
 import numpy as np
 import pytest
 
-from fakes import SEEDS, FakeEncoder, FakeModel, build, install_fake_model
+from fakes import FakeEncoder, FakeModel, build, install_fake_model
 from retrieval import ann, engine, store
 from retrieval.search import Searcher
 from retrieval.settings import ArticlesSettings, IndexSettings, SearchSettings
@@ -37,13 +36,6 @@ def round_trip(index: faiss.Index, tmp_path: Path) -> faiss.Index:
     path = tmp_path / "passages.faiss"
     faiss.write_index(index, str(path))
     return faiss.read_index(str(path))
-
-
-@pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    folder = tmp_path / "articles"
-    shutil.copytree(SEEDS, folder)
-    return folder
 
 
 @pytest.fixture

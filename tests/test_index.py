@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -33,13 +32,6 @@ ADDED_SENTENCE = " Hai bên hẹn gặp lại tại Long An vào mùa xuân năm
 
 def never_load() -> FakeEncoder:
     pytest.fail("the model was loaded although nothing needed embedding")
-
-
-@pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    folder = tmp_path / "articles"
-    shutil.copytree(SEEDS, folder)
-    return folder
 
 
 @pytest.fixture
