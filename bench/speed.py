@@ -36,6 +36,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from bot.formatting import answer_message  # noqa: E402
+from bot.handlers import MAX_BATCH  # noqa: E402
 from embeddings.provision import resolve_model  # noqa: E402
 from embeddings.settings import EmbeddingsSettings  # noqa: E402
 from peers import PlainDense, Txtai  # noqa: E402
@@ -46,6 +47,8 @@ from retrieval.settings import ArticlesSettings, IndexSettings, SearchSettings  
 from xquad import DEFAULT_DATA, INDEX_DIR, K, StderrProgress, load_xquad, log, write_articles  # noqa: E402
 
 JEJU = "who met the Jeju governor?"
+# Pile sizes for batch_trial: one at a time, then what a busy bot sees, up to its MAX_BATCH.
+BATCH_SIZES = (1, 4, 8, 16, 32)
 
 
 class Stopwatch:
@@ -181,13 +184,11 @@ def txtai_cold_start(cached: Path, runs: int = 3) -> tuple[float, float]:
 
 def int8_trial(searcher: Searcher, bare: PlainDense, questions: list[tuple[str, str]]) -> dict[str, float]:
     """Queries encoded by an int8 copy of the model against the fp32 passages: faster, and how far rankings move."""
-    import copy
-
-    from torch.ao.quantization import quantize_dynamic
+    from int8 import quantized as int8_copy  # here, not at the top: bench/int8.py imports this module
 
     encoder = searcher.encoder
     model = encoder._model  # type: ignore[attr-defined]
-    quantized = quantize_dynamic(copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8)
+    quantized = int8_copy(model)
     texts = [q for q, _ in questions]
     timings: dict[str, list[float]] = {"fp32": [], "int8": []}
     vectors: dict[str, list[np.ndarray]] = {"fp32": [], "int8": []}
@@ -205,6 +206,23 @@ def int8_trial(searcher: Searcher, bare: PlainDense, questions: list[tuple[str, 
     # it also needs the full XQuAD recall check (bench/xquad.py) with int8 queries.
     kept = int8_p50 < 0.9 * fp32_p50 and recall["int8"] >= recall["fp32"]
     return {"fp32_p50": fp32_p50, "int8_p50": int8_p50, "fp32_r1": recall["fp32"], "int8_r1": recall["int8"], "cosine": cosine, "n": len(texts), "kept": kept}
+
+
+def batch_trial(searcher: Searcher, questions: list[str], sizes: tuple[int, ...] = BATCH_SIZES) -> dict[int, float]:
+    """Milliseconds per question when a pile of questions is encoded in one batch (the bot's Searcher.prepare).
+
+    Each size encodes fresh questions, split into piles of that size; 1 is one question at a time.
+    """
+    encoder = searcher.encoder
+    encoder.encode_queries(questions[:4])  # warm up
+    out: dict[int, float] = {}
+    for size in sizes:
+        piles = [questions[i : i + size] for i in range(0, len(questions) - size + 1, size)]
+        started = time.perf_counter()
+        for pile in piles:
+            encoder.encode_queries(pile)
+        out[size] = (time.perf_counter() - started) * 1000 / sum(len(p) for p in piles)
+    return out
 
 
 @contextmanager
@@ -256,6 +274,9 @@ def main() -> int:
         with torch_threads(n):
             threads[n] = percentiles(latency({"bare": lambda q: bare.search(q, K)}, questions[:60])["bare"])[0]
 
+    log("Batches of waiting questions...")
+    batches = batch_trial(searcher, questions)
+
     log("int8 dynamic quantization of the query encoder...")
     int8 = int8_trial(searcher, bare, [q for pair in zip(*(by_lang[lang][: args.questions // 2] for lang in ("en", "vi"))) for q in pair])
 
@@ -296,7 +317,11 @@ def main() -> int:
         f"| a repeated question: query vector from the cache (1,024 kept) | {cached50:.1f} | yes: \"More results\", votes and re-asked questions skip the model |",
         f"| bare encode + search, query encoder in int8 (torch dynamic quantization) | {int8['int8_p50']:.1f} (fp32 {int8['fp32_p50']:.1f}) | "
         f"{'not yet' if int8['kept'] else 'no'}: Recall@1 {int8['fp32_r1']:.3f} → {int8['int8_r1']:.3f} on these {int8['n']} questions, "
-        f"query vectors' cosine to fp32 {int8['cosine']:.3f} |",
+        f"query vectors' cosine to fp32 {int8['cosine']:.3f}; on every XQuAD question: [int8 section](#make-it-fast-an-int8-query-encoder-checked-on-all-of-xquad) |",
+        f"| questions waiting in the bot encoded in one batch, ms per question with {' / '.join(str(n) for n in batches)} per batch | "
+        + " / ".join(f"{ms:.1f}" for ms in batches.values())
+        + f" | yes: the bot encodes up to {MAX_BATCH} waiting questions together"
+        + (f", {batches[1] / batches[MAX_BATCH]:.1f}x the questions per second of one at a time |" if MAX_BATCH in batches else " |"),
         f"| bare encode + search with 1 torch thread | {threads[1]:.1f} | no |",
         f"| bare encode + search with 2 torch threads (the default) | {threads[2]:.1f} | yes |",
     ]

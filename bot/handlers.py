@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -50,6 +50,10 @@ MAX_RESULTS = 15
 INLINE_RESULTS = 5
 # Inline results are per-user (is_personal) and cached this long by Telegram: same text, same answer.
 INLINE_CACHE_SECONDS = 60
+# Most questions encoded in one batch when they pile up behind a search. Per question, a batch of
+# 16 costs 45 ms against 90 one at a time (bench/speed.py, BENCHMARKS.md); 32 saves another 6%
+# but makes the first answers of a pile wait twice as long.
+MAX_BATCH = 16
 
 Context = ContextTypes.DEFAULT_TYPE
 
@@ -74,6 +78,11 @@ class SeedQABot:
         self._article_numbers = {a.id: n for n, a in enumerate(self.articles, start=1)}  # as /sources counts them
         self._shown: OrderedDict[str, ShownAnswer] = OrderedDict()
         self._search_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seedqa-search")
+        # Questions handed to the search thread and not yet encoded. Whichever search reaches the
+        # thread first encodes all of them in one batch (Searcher.prepare); the others then find
+        # their vectors cached. Appended on the event loop, drained on the search thread (deque
+        # appends and pops are thread-safe).
+        self._waiting: deque[str] = deque()
 
     def close(self) -> None:
         self._search_thread.shutdown(wait=False, cancel_futures=True)
@@ -319,7 +328,22 @@ class SeedQABot:
 
     async def _search(self, question: str, k: int) -> Answer:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._search_thread, partial(self.searcher.search, question, k))
+        self._waiting.append(question)
+        return await loop.run_in_executor(self._search_thread, partial(self._search_batched, question, k))
+
+    def _search_batched(self, question: str, k: int) -> Answer:
+        """On the search thread: encode every waiting question together, then search this one.
+
+        When the bot is idle the batch is this question alone and nothing changes. Under load,
+        questions pile up behind the one being searched, and one forward pass for the pile costs
+        far less than one per question (BENCHMARKS.md, bot load), so the queue drains faster.
+        """
+        batch: list[str] = []
+        while self._waiting and len(batch) < MAX_BATCH:
+            batch.append(self._waiting.popleft())
+        if len(batch) > 1:
+            self.searcher.prepare(batch)
+        return self.searcher.search(question, k)
 
     def _remember(self, shown: ShownAnswer) -> str:
         answer_id = secrets.token_urlsafe(6)  # 8 characters; a restart cannot reuse an old button's id

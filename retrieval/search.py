@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -194,6 +195,30 @@ class Searcher:
         out.sort(key=lambda s: -s.fused)
         return out
 
+    def prepare(self, questions: Sequence[str]) -> None:
+        """Encode, in one batch, the questions whose query vectors are not cached yet.
+
+        A forward pass for one short question is bound by reading the model's weights, so
+        encoding several questions together costs little more than one (BENCHMARKS.md, speed).
+        The bot calls this with every question waiting when its search thread frees up; their
+        searches then find their vectors in the cache. Questions that cannot be searched are
+        skipped here and refused by `search`.
+        """
+        texts: list[str] = []
+        for question in questions:
+            try:
+                texts.append(self._accents.restore(self._clean(question)))
+            except BadQuestion:
+                continue
+        with self._query_lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._query_vectors))
+        if not missing:
+            return
+        vectors = self.encoder.encode_queries(missing)
+        with self._query_lock:
+            for text, vector in zip(missing, vectors):
+                self._remember(text, vector)
+
     def _query_vector(self, text: str) -> np.ndarray:
         with self._query_lock:
             if (cached := self._query_vectors.get(text)) is not None:
@@ -201,10 +226,15 @@ class Searcher:
                 return cached
         vector = self.encoder.encode_queries([text])[0]
         with self._query_lock:
-            self._query_vectors[text] = vector
-            while len(self._query_vectors) > QUERY_CACHE_SIZE:
-                self._query_vectors.popitem(last=False)
+            self._remember(text, vector)
         return vector
+
+    def _remember(self, text: str, vector: np.ndarray) -> None:
+        """Cache a query vector (the caller holds the lock), dropping the least recently used."""
+        self._query_vectors[text] = vector
+        self._query_vectors.move_to_end(text)
+        while len(self._query_vectors) > QUERY_CACHE_SIZE:
+            self._query_vectors.popitem(last=False)
 
     def _clean(self, question: str) -> str:
         text = " ".join(normalize(question or "").split())

@@ -38,6 +38,7 @@ class FakeEncoder:
         self._model_id, self._fingerprint, self._dimension = model_id, fingerprint, dimension
         self.documents: list[str] = []  # every document text encoded, in order
         self.queries: list[str] = []
+        self.query_batches: list[list[str]] = []  # each encode_queries call's texts
 
     @property
     def model_id(self) -> str:
@@ -56,6 +57,7 @@ class FakeEncoder:
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         self.queries.extend(texts)
+        self.query_batches.append(list(texts))
         return self._encode(texts)
 
     def encode_documents(self, texts: Sequence[str], titles: Sequence[str | None]) -> np.ndarray:

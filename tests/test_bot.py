@@ -13,6 +13,7 @@ import logging
 import re
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -322,6 +323,38 @@ def test_a_slow_search_does_not_hold_up_other_chats(searcher: Searcher, tmp_path
         assert bot.replies(1001) == []  # still searching
         release.set()
         assert "Nguyễn Văn Út" in bot.api.wait_for("sendMessage", lambda p: p["chat_id"] == 1001)[0].params["text"]
+
+
+def test_questions_that_pile_up_behind_a_search_are_encoded_together(searcher: Searcher, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under load the queue drains by batches: one forward pass for every waiting question, and each still gets its own answer."""
+    encoder = searcher.encoder
+    assert isinstance(encoder, FakeEncoder)
+    real_search = searcher.search
+    release = threading.Event()
+
+    def first_is_slow(question: str, k: int | None = None, **kw: Any) -> Any:
+        if question == JEJU_VI:
+            release.wait(10)
+        return real_search(question, k, **kw)
+
+    monkeypatch.setattr(searcher, "search", first_is_slow)
+    waiting = {2002: "Tazmo", 3003: "Long An Jeju", 4004: "Quảng Ninh Nhật Bản"}
+    with running_bot(searcher, tmp_path) as bot:
+        bot.api.send_text(JEJU_VI, user_id=1001)
+        bot.api.wait_for("sendChatAction", lambda p: p["chat_id"] == 1001)
+        for user_id, question in waiting.items():
+            bot.api.send_text(question, user_id=user_id)
+        for user_id in waiting:
+            bot.api.wait_for("sendChatAction", lambda p, user_id=user_id: p["chat_id"] == user_id)
+        time.sleep(0.3)  # from the typing action to the search queue is a few milliseconds
+        release.set()
+        replies = {user_id: bot.api.wait_for("sendMessage", lambda p, user_id=user_id: p["chat_id"] == user_id)[0].params["text"] for user_id in [1001, *waiting]}
+    assert "Nguyễn Văn Út" in replies[1001]
+    assert len(encoder.query_batches) == 2, encoder.query_batches  # the slow one alone, then the three together
+    assert len(encoder.query_batches[1]) == 3
+    for user_id, question in waiting.items():
+        alone = real_search(question, 3)
+        assert alone.results and plain(alone.results[0].highlight) in plain(replies[user_id])
 
 
 def test_telegram_flood_limits_are_waited_out_and_the_answer_sent_once(searcher: Searcher, tmp_path: Path) -> None:

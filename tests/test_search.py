@@ -234,6 +234,21 @@ def test_a_repeated_question_is_not_encoded_again(index_dir: Path) -> None:
     assert len(encoder.queries) == 2
 
 
+def test_questions_prepared_together_are_encoded_in_one_batch(index_dir: Path) -> None:
+    """The bot hands over every waiting question at once: one forward pass, then each search finds its vector."""
+    encoder = FakeEncoder()
+    searcher = Searcher(store.load(index_dir), encoder, SearchSettings())
+    questions = ["ai gap tinh truong jeju", "Tazmo", "who met the Jeju governor?", "Tazmo"]
+    searcher.prepare([*questions, "???", ""])  # unsearchable ones are left for search() to refuse
+    assert encoder.query_batches == [["ai gặp tỉnh trưởng jeju", "Tazmo", "who met the Jeju governor?"]]
+    prepared = [searcher.search(q, k=3, abstain=False) for q in questions]
+    assert len(encoder.query_batches) == 1
+    fresh = Searcher(store.load(index_dir), FakeEncoder(), SearchSettings())
+    assert [[r.text for r in a.results] for a in prepared] == [[r.text for r in fresh.search(q, k=3, abstain=False).results] for q in questions]
+    searcher.prepare(questions)
+    assert len(encoder.query_batches) == 1, "nothing left to encode"
+
+
 def test_evidence_counts_the_lead_over_other_articles(searcher: Searcher) -> None:
     """A real answer stands out in one article; a near miss finds several articles about as relevant."""
     chunks = searcher.index.chunks
