@@ -272,3 +272,18 @@ def test_abstention_threshold_follows_the_question_language(searcher: Searcher) 
         assert searcher.abstain_threshold(question) == settings.abstain_below
     for question in ("who met the Jeju governor?", "What did General Secretary Tô Lâm say?"):
         assert searcher.abstain_threshold(question) == settings.abstain_below_other_language
+
+
+def test_eval_encodes_its_questions_in_batches_and_scores_as_one_at_a_time(index_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`seedqa eval` runs the model once per block of questions, not once per question, with the same report."""
+    from retrieval.evaluation import evaluate, read_questions
+
+    questions = read_questions(Path(__file__).parent / "eval" / "questions.jsonl")
+    batched_encoder = FakeEncoder()
+    batched = evaluate(Searcher(store.load(index_dir), batched_encoder, SearchSettings()), questions)
+    assert len(batched_encoder.query_batches) == 1 and len(batched_encoder.query_batches[0]) > 90
+    single_encoder = FakeEncoder()
+    single = Searcher(store.load(index_dir), single_encoder, SearchSettings())
+    monkeypatch.setattr(single, "prepare", lambda questions: None)
+    assert evaluate(single, questions).as_dict() == batched.as_dict()
+    assert len(single_encoder.query_batches) > 90
