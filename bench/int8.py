@@ -8,7 +8,7 @@ fp32 model and from its int8 copy (passages stay fp32 vectors in both), and repo
 MRR@10, how many questions change their top article, the seed eval set, abstention on the seed
 eval set (its thresholds were set with fp32 vectors) and the encoder's latency, in one run.
 
-Run from the repository root (about 12 minutes on two idle cores; run it alone):
+Run from the repository root (about 7 minutes on two idle cores; run it alone):
     .venv/bin/python bench/int8.py [--limit N] [--write]
 """
 
