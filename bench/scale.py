@@ -226,6 +226,10 @@ class Vectors:
     def synthetic_share(self, n: int) -> float:
         return max(0, n - len(self.base)) / n
 
+    def label(self, corpus: str, n: int) -> str:
+        """How a corpus is named in the report: "real" where all n rows are real vectors, whichever generator."""
+        return "real" if self.real and self.synthetic_share(n) == 0 else corpus
+
     def query_sets(self, corpus: str, count: int) -> dict[str, np.ndarray]:
         """'questions': real question vectors; 'held-out': perturbed synthetic passages that are in no corpus."""
         out: dict[str, np.ndarray] = {}
@@ -421,7 +425,7 @@ def main() -> int:
         data = vectors.corpus(corpus, size)
         queries = vectors.query_sets(corpus, QUERIES)
         relation = describe_queries(data, queries)
-        relations.append(f"{'real' if vectors.real and vectors.synthetic_share(size) == 0 else corpus} {size:,}: {relation}")
+        relations.append(f"{vectors.label(corpus, size)} {size:,}: {relation}")
         log(f"{corpus} {size:,} passages ({vectors.synthetic_share(size):.1%} synthetic); queries {relation}")
         rows += measure(corpus, data, queries, args.types)
         del data
@@ -437,10 +441,6 @@ def main() -> int:
     elapsed = time.perf_counter() - started
     log(f"{elapsed / 60:.1f} min in all")
     if args.write:
-
-        def label(r: Measured) -> str:
-            return "real" if vectors.real and vectors.synthetic_share(r.size) == 0 else r.corpus
-
         chart(rows, CHART)
         recall_heads = " | ".join(f"recall@10 {name}" for name in names)
         table = [
@@ -450,7 +450,7 @@ def main() -> int:
         for r in rows:
             if r.default:
                 table.append(
-                    f"| {label(r)} | {r.size:,} | {ann.describe(r.plan)} | {'yes' if ann.choose('auto', r.size) == r.plan else ''} | "
+                    f"| {vectors.label(r.corpus, r.size)} | {r.size:,} | {ann.describe(r.plan)} | {'yes' if ann.choose('auto', r.size) == r.plan else ''} | "
                     f"{r.build_s:.1f} | {r.file_bytes:,.0f} | "
                     f"{r.p50_ms:.2f} | {r.p95_ms:.2f} | " + " | ".join(_fmt_recall(r, names)) + " |"
                 )
@@ -461,7 +461,7 @@ def main() -> int:
         for r in rows:
             if r.effort is not None:
                 sweep.append(
-                    f"| {label(r)} | {r.size:,} | {r.index} | {r.effort}{' (default)' if r.default else ''} | {r.p50_ms:.2f} | {r.p95_ms:.2f} | "
+                    f"| {vectors.label(r.corpus, r.size)} | {r.size:,} | {r.index} | {r.effort}{' (default)' if r.default else ''} | {r.p50_ms:.2f} | {r.p95_ms:.2f} | "
                     + " | ".join(_fmt_recall(r, names)) + " |"
                 )
         python = Path(sys.executable)
