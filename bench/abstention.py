@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -35,11 +34,11 @@ import numpy as np  # noqa: E402
 
 from embeddings.settings import EmbeddingsSettings  # noqa: E402
 from report import write_section, provenance  # noqa: E402
-from retrieval.engine import open_engine, rebuild  # noqa: E402
+from retrieval.engine import open_engine  # noqa: E402
 from retrieval.evaluation import read_questions  # noqa: E402
 from retrieval.search import Scored, Searcher  # noqa: E402
 from retrieval.settings import ArticlesSettings, IndexSettings, SearchSettings  # noqa: E402
-from xquad import DEFAULT_DATA, INDEX_DIR, SEED_QUESTIONS, StderrProgress, load_xquad, log, write_articles  # noqa: E402
+from xquad import DEFAULT_DATA, INDEX_DIR, SEED_QUESTIONS, load_xquad, log, xquad_searcher  # noqa: E402
 
 FEATURES = ("relevance", "dense", "sentence", "lexical", "margin", "evidence")
 
@@ -74,11 +73,7 @@ def main() -> int:
     started = time.perf_counter()
     contexts, by_lang = load_xquad(DEFAULT_DATA)
     embeddings, search = EmbeddingsSettings(), SearchSettings()
-    with tempfile.TemporaryDirectory(prefix="xquad-articles-") as tmp:
-        articles = ArticlesSettings(folder=Path(tmp))
-        write_articles(contexts, articles.folder)
-        rebuild(articles, IndexSettings(folder=INDEX_DIR), embeddings, progress=StderrProgress, fetch_progress=False)
-        searcher = open_engine(articles, IndexSettings(folder=INDEX_DIR), search, embeddings, fetch_progress=False).searcher
+    searcher = xquad_searcher(contexts, search)
 
     rows: list[dict[str, object]] = []
     for lang, questions in by_lang.items():

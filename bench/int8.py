@@ -37,8 +37,7 @@ from retrieval.evaluation import GroupScore, evaluate as seed_eval, read_questio
 from retrieval.search import Searcher  # noqa: E402
 from retrieval.settings import ArticlesSettings, IndexSettings, SearchSettings  # noqa: E402
 from embeddings.settings import EmbeddingsSettings  # noqa: E402
-from speed import xquad_searcher  # noqa: E402
-from xquad import DEFAULT_DATA, K, LANGS, SEED_QUESTIONS, dedupe, evaluate, load_xquad, log  # noqa: E402
+from xquad import DEFAULT_DATA, K, LANGS, SEED_QUESTIONS, dedupe, evaluate, load_xquad, log, xquad_searcher  # noqa: E402
 
 PRECISIONS = ("fp32", "int8")
 # Adopted only if no language loses more Recall@1 than this (two questions in 1,190: XQuAD's

@@ -44,7 +44,7 @@ from report import percentiles, write_section, provenance  # noqa: E402
 from retrieval.engine import open_engine, rebuild  # noqa: E402
 from retrieval.search import Searcher  # noqa: E402
 from retrieval.settings import ArticlesSettings, IndexSettings, SearchSettings  # noqa: E402
-from xquad import DEFAULT_DATA, INDEX_DIR, K, StderrProgress, load_xquad, log, write_articles  # noqa: E402
+from xquad import DEFAULT_DATA, K, load_xquad, log, xquad_searcher  # noqa: E402
 
 JEJU = "who met the Jeju governor?"
 # Pile sizes for batch_trial: one at a time, then what a busy bot sees, up to its MAX_BATCH.
@@ -77,15 +77,6 @@ class _TimedIndex:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._index, name)
-
-
-def xquad_searcher(contexts: list[str]) -> Searcher:
-    embeddings, index = EmbeddingsSettings(), IndexSettings(folder=INDEX_DIR)
-    with tempfile.TemporaryDirectory(prefix="xquad-articles-") as tmp:
-        articles = ArticlesSettings(folder=Path(tmp))
-        write_articles(contexts, articles.folder)
-        rebuild(articles, index, embeddings, progress=StderrProgress, fetch_progress=False)
-        return open_engine(articles, index, SearchSettings(), embeddings, fetch_progress=False).searcher
 
 
 def latency(systems: dict[str, Callable[[str], object]], questions: list[str]) -> dict[str, list[float]]:

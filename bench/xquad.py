@@ -101,6 +101,16 @@ def write_articles(contexts: list[str], folder: Path) -> None:
         (folder / f"xquad-{i:03d}.txt").write_text(" ".join(text.split()) + "\n", encoding="utf-8")
 
 
+def xquad_searcher(contexts: list[str], search: SearchSettings | None = None) -> Searcher:
+    """XQuAD's paragraphs as a folder of articles, indexed (vectors reused between runs), opened for search."""
+    embeddings, index = EmbeddingsSettings(), IndexSettings(folder=INDEX_DIR)
+    with tempfile.TemporaryDirectory(prefix="xquad-articles-") as tmp:
+        articles = ArticlesSettings(folder=Path(tmp))
+        write_articles(contexts, articles.folder)
+        rebuild(articles, index, embeddings, progress=StderrProgress, fetch_progress=False)
+        return open_engine(articles, index, search or SearchSettings(), embeddings, fetch_progress=False).searcher
+
+
 def evaluate(rank: Ranker, questions: list[tuple[str, str]], lang: str, label: str) -> tuple[dict[str, float], list[int]]:
     """Recall@1/5/10 and MRR@10, plus each question's gold rank (0 = not in the top 10)."""
     ranks: list[int] = []

@@ -13,7 +13,7 @@ from html import escape
 from typing import Callable, Sequence
 
 from retrieval.articles import Article
-from retrieval.search import Result
+from retrieval.search import AnswerSpan, Result
 
 from .texts import Lang, text
 
@@ -27,6 +27,8 @@ PASSAGE_CHARS = 600
 CITATION_PART_CHARS = 150
 # A question repeated above an inline answer is cut to this (Telegram allows 256 in inline mode).
 QUESTION_CHARS = 300
+# The answer line is a name, a number or a short phrase; a longer span is cut to this.
+ANSWER_CHARS = 200
 # Telegram shows about this much of an inline result's title and description.
 INLINE_TITLE_CHARS = 100
 INLINE_DESCRIPTION_CHARS = 200
@@ -53,10 +55,26 @@ def result_block(result: Result, lang: Lang, *, passage_chars: int = PASSAGE_CHA
     return f"<b>{result.rank}.</b> {body}\n{citation(result, lang)}"
 
 
-def answer_message(results: Sequence[Result], lang: Lang, *, first_rank: int = 1, total_pages_known: bool = False, question: str | None = None) -> str:
+def answer_line(answer: AnswerSpan, lang: Lang) -> str:
+    """The reader's answer, first thing in the reply, with the number of the result it cites."""
+    cite = f" [{answer.result}]" if answer.result else ""
+    return f"💡 {text('answer', lang)}: <b>{escape(_shorten(answer.text, ANSWER_CHARS))}</b>{cite}"
+
+
+def answer_message(
+    results: Sequence[Result],
+    lang: Lang,
+    *,
+    first_rank: int = 1,
+    question: str | None = None,
+    answer: AnswerSpan | None = None,
+    header: str | None = None,
+) -> str:
     """One page of results as one message, shrinking passages if escaping ever made it too long."""
     for chars in (PASSAGE_CHARS, PASSAGE_CHARS // 2, PASSAGE_CHARS // 4):
         blocks = [f"❓ <i>{escape(_shorten(question, QUESTION_CHARS))}</i>"] if question else []
+        blocks += [answer_line(answer, lang)] if answer else []
+        blocks += [f"<i>{escape(header)}</i>"] if header else []
         blocks += [result_block(r, lang, passage_chars=chars) for r in results]
         if first_rank > 1 and results:
             blocks.append(f"<i>{text('page', lang, first=first_rank, last=results[-1].rank)}</i>")
@@ -86,7 +104,10 @@ def sources_messages(articles: Sequence[Article], lang: Lang) -> list[str]:
     return pack(lines, separator="\n")
 
 
-def inline_title(result: Result) -> str:
+def inline_title(result: Result, answer: AnswerSpan | None = None) -> str:
+    """The answer when this result holds it ("Nguyễn Văn Út"), else the result's best sentence."""
+    if answer is not None and answer.result == result.rank:
+        return _shorten(answer.text, INLINE_TITLE_CHARS)
     return _shorten(result.highlight, INLINE_TITLE_CHARS)
 
 

@@ -64,6 +64,7 @@ class ShownAnswer:
     lang: Lang
     chat_id: int
     shown: dict[int, dict[str, object]]  # rank -> the result as shown, for the feedback record
+    refused: bool = False  # the reply said the articles do not say it; its button shows the closest passages
 
 
 class SeedQABot:
@@ -144,11 +145,20 @@ class SeedQABot:
             await message.reply_html(text("bad_question", lang))
             return
         quote = message.chat.type != ChatType.PRIVATE  # in a group, show which question is answered
+        if answer.abstained and answer.topic_present:
+            # The topic is there, the fact is not: say so plainly, and keep the closest passages one tap away.
+            answer_id = self._remember(ShownAnswer(answer.question, lang, message.chat.id, {}, refused=True))
+            button = InlineKeyboardButton(text("closest", lang), callback_data=self.codec.encode(Callback("page", answer_id, 0)))
+            await message.reply_html(text("not_said", lang), reply_markup=InlineKeyboardMarkup([[button]]), do_quote=quote)
+            return
         if answer.abstained:
             await message.reply_html(text("abstain", lang), do_quote=quote)
             return
-        answer_id = self._remember(ShownAnswer(answer.question, lang, message.chat.id, {r.rank: r.to_json() for r in answer.results}))
-        body = formatting.answer_message(answer.results, lang)
+        shown: dict[int, dict[str, object]] = {r.rank: r.to_json() for r in answer.results}
+        if answer.answer:
+            shown[0] = {"answer": answer.answer.to_json()}  # rank 0: the answer line, so feedback records what was stated
+        answer_id = self._remember(ShownAnswer(answer.question, lang, message.chat.id, shown))
+        body = formatting.answer_message(answer.results, lang, answer=answer.answer)
         await message.reply_html(body, reply_markup=self._keyboard(answer_id, answer.results, lang, page=0), do_quote=quote)
 
     # -- commands -----------------------------------------------------------------------------
@@ -231,14 +241,22 @@ class SeedQABot:
         if wait:
             await query.answer(text("rate_limited", shown.lang, seconds=wait), show_alert=True)
             return
-        answer = await self._search(shown.question, min((page + 1) * per_page, MAX_RESULTS))
+        # An answer already shown is paged without refusing again; a refusal's button asks for exactly this.
+        answer = await self._search(shown.question, min((page + 1) * per_page, MAX_RESULTS), abstain=False)
         results = answer.results[page * per_page : (page + 1) * per_page]
         if not results:
             await query.answer(text("no_more", shown.lang))
             return
         await query.answer()
         shown.shown.update({r.rank: r.to_json() for r in results})
-        body = formatting.answer_message(results, shown.lang, first_rank=results[0].rank)
+        first_page = page == 0
+        body = formatting.answer_message(
+            results,
+            shown.lang,
+            first_rank=results[0].rank,
+            answer=answer.answer if first_page and not shown.refused else None,
+            header=text("closest_header", shown.lang) if shown.refused else None,
+        )
         try:
             await query.edit_message_text(body, parse_mode=ParseMode.HTML, reply_markup=self._keyboard(callback.answer_id, results, shown.lang, page=page))
         except BadRequest as exc:
@@ -294,9 +312,12 @@ class SeedQABot:
         results = [
             InlineQueryResultArticle(
                 id=str(r.rank),
-                title=formatting.inline_title(r),
+                title=formatting.inline_title(r, answer.answer),
                 description=formatting.inline_description(r, lang),
-                input_message_content=InputTextMessageContent(formatting.answer_message([r], lang, question=answer.question), parse_mode=ParseMode.HTML),
+                input_message_content=InputTextMessageContent(
+                    formatting.answer_message([r], lang, question=answer.question, answer=answer.answer if answer.answer and answer.answer.result == r.rank else None),
+                    parse_mode=ParseMode.HTML,
+                ),
             )
             for r in answer.results
         ]
@@ -326,12 +347,12 @@ class SeedQABot:
 
     # -- helpers ------------------------------------------------------------------------------
 
-    async def _search(self, question: str, k: int) -> Answer:
+    async def _search(self, question: str, k: int, *, abstain: bool = True) -> Answer:
         loop = asyncio.get_running_loop()
         self._waiting.append(question)
-        return await loop.run_in_executor(self._search_thread, partial(self._search_batched, question, k))
+        return await loop.run_in_executor(self._search_thread, partial(self._search_batched, question, k, abstain))
 
-    def _search_batched(self, question: str, k: int) -> Answer:
+    def _search_batched(self, question: str, k: int, abstain: bool = True) -> Answer:
         """On the search thread: encode every waiting question together, then search this one.
 
         When the bot is idle the batch is this question alone and nothing changes. Under load,
@@ -343,7 +364,7 @@ class SeedQABot:
             batch.append(self._waiting.popleft())
         if len(batch) > 1:
             self.searcher.prepare(batch)
-        return self.searcher.search(question, k)
+        return self.searcher.search(question, k, abstain=abstain)
 
     def _remember(self, shown: ShownAnswer) -> str:
         answer_id = secrets.token_urlsafe(6)  # 8 characters; a restart cannot reuse an old button's id

@@ -46,6 +46,16 @@ _TEXTS: dict[str, dict[Lang, str]] = {
         "en": "The articles do not answer this. Try other words, or see /sources for what they cover.",
         "vi": "Các bài báo không trả lời câu hỏi này. Hãy thử cách hỏi khác, hoặc xem /sources để biết các bài nói về gì.",
     },
+    "not_said": {
+        "en": "The articles talk about this, but they do not say it.",
+        "vi": "Các bài báo có nói về chủ đề này, nhưng không nêu điều bạn hỏi.",
+    },
+    "closest": {"en": "Show the closest passages ▸", "vi": "Xem các đoạn gần nhất ▸"},
+    "closest_header": {
+        "en": "The closest passages (they do not state the answer):",
+        "vi": "Các đoạn gần nhất (không nêu câu trả lời):",
+    },
+    "answer": {"en": "Answer", "vi": "Trả lời"},
     "sources_title": {"en": "<b>Articles I know</b> ({count})", "vi": "<b>Các bài báo</b> ({count})"},
     "sources_hint": {"en": "Read one with /article N.", "vi": "Đọc một bài bằng /article N."},
     "article_usage": {

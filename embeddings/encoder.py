@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Any, Protocol, Sequence
 
 import numpy as np
 
@@ -88,6 +88,10 @@ class SentenceTransformerEncoder:
 
     def count_tokens(self, text: str) -> int:
         return len(self._model.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def transformer(self) -> tuple[Any, Any]:
+        """The transformer and tokenizer inside: the reader runs these same weights, never a second copy."""
+        return self._model[0].auto_model, self._model.tokenizer
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(list(texts), prompt=self._query_prompt)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import os
 from pathlib import Path
 
-from embeddings.encoder import SentenceTransformerEncoder
+from embeddings.encoder import Encoder, SentenceTransformerEncoder
 from embeddings.provision import ModelUnavailable, resolve_model
 from embeddings.settings import EmbeddingsSettings
 from embeddings.tokens import load_token_counter
@@ -20,7 +20,7 @@ from embeddings.tokens import load_token_counter
 from . import ann, store
 from .build import BuildReport, ProgressFactory, build_index, load_articles
 from .chunking import ChunkerSettings
-from .search import Searcher
+from .search import PassageReader, Searcher
 from .settings import ArticlesSettings, IndexSettings, SearchSettings
 from .store import IndexMismatch, corpus_hash
 
@@ -113,4 +113,23 @@ def open_engine(
             warnings.append(f"The articles in {articles.folder} changed since the index was built: run `seedqa index` to include the changes.")
     except Exception as exc:  # the index still answers from what it holds
         warnings.append(f"Could not compare the index with {articles.folder} ({exc}).")
-    return OpenedEngine(Searcher(stored, encoder, search), warnings)
+    reader = load_reader(encoder, fingerprint, warnings) if search.reader else None
+    return OpenedEngine(Searcher(stored, encoder, search, reader), warnings)
+
+
+def load_reader(encoder: Encoder, fingerprint: str, warnings: list[str]) -> PassageReader | None:
+    """The trained reader on the encoder's own model; None (with a warning) when it was trained for other weights.
+
+    A missing or altered reader file raises ReaderUnavailable: answers would silently change.
+    """
+    transformer = getattr(encoder, "transformer", None)
+    if transformer is None:  # not a transformers model: nothing for the reader to run on
+        return None
+    from embeddings.reader import Reader, ReaderMismatch  # torch-heavy: only when the reader is on
+
+    model, tokenizer = transformer()
+    try:
+        return Reader.load(model, tokenizer, fingerprint)
+    except ReaderMismatch as exc:
+        warnings.append(str(exc))
+        return None

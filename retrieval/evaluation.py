@@ -4,12 +4,16 @@ knows when to stay quiet.
 A question is a hit at rank k when one of its `answer_contains` strings appears, ignoring case
 and diacritics, in one of the first k passages. Ranking is measured with abstention switched
 off (so a wrong abstention does not hide a ranking problem) and abstention is measured on its
-own: unanswerable questions abstained, answerable ones wrongly abstained.
+own: unanswerable questions abstained, answerable ones wrongly abstained. With a reader, the
+answer it states is scored against `answer_contains` with SQuAD's EM and F1 (a refusal scores 0).
 """
 
 from __future__ import annotations
 
 import json
+import re
+import string
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -50,6 +54,9 @@ class GroupScore:
     unanswerable: int = 0
     unanswerable_abstained: int = 0
     answerable_abstained: int = 0
+    read: bool = False  # a reader stated answers, so EM/F1 mean something
+    exact: float = 0.0
+    f1: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         n = self.questions or 1
@@ -57,6 +64,8 @@ class GroupScore:
             "questions": self.questions,
             **{f"hit@{k}": round(self.hits[k] / n, 4) for k in KS},
             "mrr": round(self.reciprocal_rank / n, 4),
+            "answer_em": round(self.exact / n, 4) if self.read else None,
+            "answer_f1": round(self.f1 / n, 4) if self.read else None,
             "unanswerable": self.unanswerable,
             "unanswerable_abstained": round(self.unanswerable_abstained / self.unanswerable, 4) if self.unanswerable else None,
             "answerable_abstained": round(self.answerable_abstained / n, 4) if self.questions else None,
@@ -123,9 +132,13 @@ def evaluate(searcher: Searcher, questions: Iterable[EvalQuestion]) -> Report:
             continue
         ranked = answer.results if not answer.abstained else searcher.search(q.question, k=depth, abstain=False).results
         rank = next((r.rank for r in ranked if any(contains_folded(r.text, a) for a in q.answer_contains)), None)
+        stated = answer.answer.text if answer.answer else ""  # a refusal states nothing: 0 for both
         for g in (overall, group):
             g.questions += 1
             g.answerable_abstained += answer.abstained
+            g.read = searcher.reader is not None
+            g.exact += exact_match(stated, q.answer_contains)
+            g.f1 += answer_f1(stated, q.answer_contains)
             for k in KS:
                 g.hits[k] += rank is not None and rank <= k
             g.reciprocal_rank += 1 / rank if rank else 0.0
@@ -140,3 +153,36 @@ def evaluate(searcher: Searcher, questions: Iterable[EvalQuestion]) -> Report:
                 }
             )
     return Report(overall, by_lang, misses)
+
+
+# SQuAD's official answer normalisation (lower case, no punctuation, no English articles, single
+# spaces), applied to Vietnamese as well, where the articles rule does nothing. Diacritics are
+# kept: "Út" and "ut" are different words.
+_ENGLISH_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCTUATION = set(string.punctuation) | set("“”‘’«»…–—")
+
+
+def normalize_answer(text: str) -> str:
+    text = "".join(ch for ch in normalize(text).lower() if ch not in _PUNCTUATION)
+    return " ".join(_ENGLISH_ARTICLES.sub(" ", text).split())
+
+
+def exact_match(prediction: str, truths: Iterable[str]) -> float:
+    """1.0 when the answer equals one of the expected answers after normalisation (SQuAD's EM)."""
+    return float(any(normalize_answer(prediction) == normalize_answer(t) for t in truths))
+
+
+def answer_f1(prediction: str, truths: Iterable[str]) -> float:
+    """Word overlap with the closest expected answer (SQuAD's F1): partial credit for "ông Nguyễn Văn Út"."""
+    pred = normalize_answer(prediction).split()
+    best = 0.0
+    for truth in truths:
+        gold = normalize_answer(truth).split()
+        if not pred or not gold:
+            best = max(best, float(pred == gold))
+            continue
+        same = sum((Counter(pred) & Counter(gold)).values())
+        if same:
+            precision, recall = same / len(pred), same / len(gold)
+            best = max(best, 2 * precision * recall / (precision + recall))
+    return best

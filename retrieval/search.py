@@ -9,11 +9,12 @@ and gives the sentence to highlight.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -26,6 +27,7 @@ from .folding import folded_tokens, normalize
 from .lexical import STOPWORDS, LexicalIndex
 from .settings import SearchSettings
 from .store import StoredIndex
+from .windows import window
 
 # Two results whose folded word sets overlap this much say the same thing (captions repeated
 # under photos, a lead restated at the end); the lower one is dropped.
@@ -50,6 +52,33 @@ MERGE_MAX_PASSAGES = 3
 # results", and people re-ask popular questions. Encoding is ~90% of a search's time (BENCHMARKS.md);
 # 1,024 vectors of 768 floats are 3 MB.
 QUERY_CACHE_SIZE = 1024
+# How much a passage in which the reader finds an answer gains in ranking, at most: a reader
+# margin m adds READER_BONUS * tanh(m / READER_MARGIN_SCALE). Passages where it finds nothing
+# lose nothing. Measured on XQuAD's calibration articles (bench/reader.py, BENCHMARKS.md, reader):
+# hit@1 0.945 with 0 and with 0.1, 0.941-0.943 with 0.05, 0.2 and 0.4. No bonus raised hit@1, so
+# none is given: the reader states the answer and decides refusals, retrieval alone ranks.
+READER_BONUS = 0.0
+READER_MARGIN_SCALE = 4.0
+# An answer is stated only when its span beats "no answer" outright (confidence >= 0.5, the
+# reader's own decision boundary). Between the refusal margin and 0 the articles answer, by the
+# reader's calibrated judgement, but its span is a guess (on the README's English Jeju question it
+# pointed at the wrong name with confidence 0.03): the passages are shown without an answer line.
+ANSWER_MIN_MARGIN = 0.0
+
+
+class Reading(Protocol):
+    """What a reader reports for one passage (embeddings.reader.Reading)."""
+
+    start: int
+    end: int
+    text: str
+    margin: float
+
+
+class PassageReader(Protocol):
+    """Reads question and passage pairs together; one Reading per pair, in order."""
+
+    def read(self, questions: Sequence[str], passages: Sequence[str]) -> Sequence[Reading]: ...
 
 
 class BadQuestion(ValueError):
@@ -75,6 +104,7 @@ class Result:
     paragraphs: tuple[int, int]  # first and last paragraph of the passage
     highlight_start: int  # offsets of `highlight` within `text`
     highlight_end: int
+    text_start: int = 0  # offset of `text` within the article
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -88,14 +118,47 @@ class Result:
 
 
 @dataclass(frozen=True)
+class AnswerSpan:
+    """The answer the reader points at, and which result (rank) it comes from."""
+
+    text: str
+    score: float  # the reader's confidence in [0, 1]: the logistic of its margin over "no answer"
+    result: int | None  # rank of the result holding it; None if that passage is not among those shown
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "score": round(self.score, 4), "result": self.result}
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     abstained: bool
     results: list[Result] = field(default_factory=list)
-    evidence: float = 0.0  # what abstention judged: Searcher.evidence
+    evidence: float = 0.0  # what the similarity rule judged: Searcher.evidence
+    answer: AnswerSpan | None = None
+    # Refused although the articles are on the question's topic (the similarity rule would have
+    # answered): the fact is not there. People are offered the closest passages anyway.
+    topic_present: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"question": self.question, "abstained": self.abstained, "results": [r.to_json() for r in self.results]}
+        return {
+            "question": self.question,
+            "abstained": self.abstained,
+            "answer": self.answer.to_json() if self.answer else None,
+            "results": [r.to_json() for r in self.results],
+        }
+
+
+@dataclass(frozen=True)
+class Read:
+    """A candidate passage as the reader saw it: the window read and what was found in it."""
+
+    position: int
+    window_start: int  # offset of the window in the chunk's text
+    margin: float
+    start: int  # the span, as offsets in the chunk's text
+    end: int
+    text: str
 
 
 @dataclass(frozen=True)
@@ -112,10 +175,12 @@ class Scored:
 
 
 class Searcher:
-    def __init__(self, index: StoredIndex, encoder: Encoder, settings: SearchSettings) -> None:
+    def __init__(self, index: StoredIndex, encoder: Encoder, settings: SearchSettings, reader: PassageReader | None = None) -> None:
         self.index = index
         self.encoder = encoder
         self.settings = settings
+        self.reader = reader if settings.reader else None
+        self._reads: OrderedDict[str, list[Read]] = OrderedDict()
         self._chunks = index.chunks
         self._lexical = LexicalIndex([f"{c.title}\n{c.text}" for c in self._chunks])
         self._accents = AccentRestorer(a.title + "\n" + a.text for a in index.articles.values())
@@ -132,9 +197,97 @@ class Searcher:
         k = k or self.settings.top_k
         scored = self.score(text)
         evidence = self.evidence(scored)
-        if not scored or (abstain and evidence < self.abstain_threshold(text)):
+        on_topic = evidence >= self.abstain_threshold(text)
+        if not scored:
             return Answer(question=text, abstained=True, evidence=evidence)
-        return Answer(question=text, abstained=False, results=self._shape(scored, k), evidence=evidence)
+        if self.reader is None:
+            if abstain and not on_topic:
+                return Answer(question=text, abstained=True, evidence=evidence)
+            return Answer(question=text, abstained=False, results=self._shape(scored, k), evidence=evidence)
+        reads = self.read(self.reader_question(text), scored)
+        best = max(reads, key=lambda r: r.margin)
+        answered = best.margin >= self.reader_threshold(text)
+        if abstain and not answered:
+            return Answer(question=text, abstained=True, evidence=evidence, topic_present=on_topic)
+        scored = self._rerank(scored, reads, best if answered and best.margin >= ANSWER_MIN_MARGIN else None)
+        results = self._shape(scored, k)
+        span = self._answer_span(best, results) if answered and best.margin >= ANSWER_MIN_MARGIN else None
+        return Answer(question=text, abstained=False, results=results, evidence=evidence, answer=span)
+
+    def reader_question(self, question: str) -> str:
+        """What the reader reads: the question with its diacritics restored, as the dense search gets it.
+
+        Trained on diacritic-stripped copies too, the reader still finds the span far less often
+        in "ai gap tinh truong jeju" than in the restored "ai gặp tỉnh trưởng jeju" (held-out
+        XQuAD windows: F1 0.47 typed without diacritics, 0.69 with them; BENCHMARKS.md, reader).
+        """
+        return self._accents.restore(question)
+
+    def reader_threshold(self, question: str) -> float:
+        """The reader's margin needed to answer, set per question language on held-out XQuAD articles."""
+        same = self.is_vietnamese(question)
+        return self.settings.reader_min_margin if same else self.settings.reader_min_margin_other_language
+
+    def read(self, question: str, scored: list[Scored]) -> list[Read]:
+        """The reader's findings in the best candidates' windows (cached per question for "More results")."""
+        with self._query_lock:
+            if (cached := self._reads.get(question)) is not None:
+                self._reads.move_to_end(question)
+                return cached
+        return self._read_many([(question, scored)])[0]
+
+    def reading_windows(self, scored: list[Scored]) -> list[tuple[int, int, int]]:
+        """(position, window start, window end) for the candidates the reader reads."""
+        out = []
+        for cand in scored[: self.settings.reader_passages]:
+            chunk = self._chunks[cand.position]
+            lo, hi = window(chunk.text, chunk.sentences, cand.best_sentence, self.encoder.count_tokens)
+            out.append((cand.position, lo, hi))
+        return out
+
+    def _read_many(self, items: list[tuple[str, list[Scored]]]) -> list[list[Read]]:
+        """One reader pass over the windows of several questions (the bot batches waiting questions)."""
+        assert self.reader is not None
+        plans = [(question, self.reading_windows(scored)) for question, scored in items]
+        questions = [q for q, windows in plans for _ in windows]
+        passages = [self._chunks[pos].text[lo:hi] for _, windows in plans for pos, lo, hi in windows]
+        readings = list(self.reader.read(questions, passages)) if passages else []
+        out: list[list[Read]] = []
+        at = 0
+        for question, windows in plans:
+            reads = []
+            for pos, lo, _ in windows:
+                r = readings[at]
+                at += 1
+                reads.append(Read(pos, lo, float(r.margin), lo + r.start, lo + r.end, r.text))
+            out.append(reads)
+            with self._query_lock:
+                self._reads[question] = reads
+                self._reads.move_to_end(question)
+                while len(self._reads) > QUERY_CACHE_SIZE:
+                    self._reads.popitem(last=False)
+        return out
+
+    def _rerank(self, scored: list[Scored], reads: list[Read], answer: Read | None) -> list[Scored]:
+        """Passages where the reader finds an answer move up; the answer's sentence becomes the highlight."""
+        gain = {r.position: READER_BONUS * math.tanh(max(r.margin, 0.0) / READER_MARGIN_SCALE) for r in reads}
+        out = []
+        for cand in scored:
+            if cand.position in gain:
+                cand = replace(cand, fused=cand.fused + gain[cand.position])
+            if answer is not None and cand.position == answer.position:
+                sentences = self._chunks[cand.position].sentences
+                holding = next((i for i, s in enumerate(sentences) if s.start <= answer.start < s.end), cand.best_sentence)
+                cand = replace(cand, best_sentence=holding)
+            out.append(cand)
+        out.sort(key=lambda s: -s.fused)
+        return out
+
+    def _answer_span(self, best: Read, results: list[Result]) -> AnswerSpan:
+        chunk = self._chunks[best.position]
+        where = chunk.start + best.start
+        rank = next((r.rank for r in results if r.article.id == chunk.article_id and r.text_start <= where < r.text_start + len(r.text)), None)
+        return AnswerSpan(text=best.text, score=1.0 / (1.0 + math.exp(-best.margin)), result=rank)
 
     def evidence(self, scored: list[Scored]) -> float:
         """How strongly the articles answer: the best passage's relevance plus its lead over other articles.
@@ -201,23 +354,30 @@ class Searcher:
         A forward pass for one short question is bound by reading the model's weights, so
         encoding several questions together costs little more than one (BENCHMARKS.md, speed).
         The bot calls this with every question waiting when its search thread frees up; their
-        searches then find their vectors in the cache. Questions that cannot be searched are
-        skipped here and refused by `search`.
+        searches then find their vectors in the cache. With a reader, their windows are then
+        read in one pass too and the findings cached the same way. Questions that cannot be
+        searched are skipped here and refused by `search`.
         """
-        texts: list[str] = []
+        cleaned: list[str] = []
         for question in questions:
             try:
-                texts.append(self._accents.restore(self._clean(question)))
+                cleaned.append(self._clean(question))
             except BadQuestion:
                 continue
+        texts = [self._accents.restore(q) for q in cleaned]
         with self._query_lock:
             missing = list(dict.fromkeys(t for t in texts if t not in self._query_vectors))
-        if not missing:
-            return
-        vectors = self.encoder.encode_queries(missing)
-        with self._query_lock:
-            for text, vector in zip(missing, vectors):
-                self._remember(text, vector)
+        if missing:
+            vectors = self.encoder.encode_queries(missing)
+            with self._query_lock:
+                for text, vector in zip(missing, vectors):
+                    self._remember(text, vector)
+        if self.reader is not None:
+            with self._query_lock:
+                unread = list(dict.fromkeys(q for q in cleaned if self.reader_question(q) not in self._reads))
+            items = [(self.reader_question(q), scored) for q in unread if (scored := self.score(q))]
+            if items:
+                self._read_many(items)
 
     def _query_vector(self, text: str) -> np.ndarray:
         with self._query_lock:
@@ -292,6 +452,7 @@ class Searcher:
             paragraphs=(chunks[0].paragraph_start, chunks[-1].paragraph_end),
             highlight_start=h_start,
             highlight_end=h_end,
+            text_start=start,
         )
 
 

@@ -135,13 +135,15 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         if args.json:
             print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
         else:
-            _print_answer(answer)
+            # A near miss (the topic is there, the fact is not) still shows what comes closest.
+            closest = engine.searcher.search(question, k=args.k, abstain=False) if answer.topic_present else None
+            _print_answer(answer, closest)
         return 0
     for line in _stdin_lines():
         try:
             record: dict[str, Any] = engine.searcher.search(line, k=args.k).to_json()
         except BadQuestion as exc:
-            record = {"question": line, "abstained": True, "results": [], "error": str(exc)}
+            record = {"question": line, "abstained": True, "answer": None, "results": [], "error": str(exc)}
         print(json.dumps(record, ensure_ascii=False), flush=True)
     return 0
 
@@ -205,11 +207,17 @@ def _stdin_lines() -> Iterator[str]:
             yield line
 
 
-def _print_answer(answer: Answer) -> None:
+def _print_answer(answer: Answer, closest: Answer | None = None) -> None:
     out.print(f"[bold]Q:[/bold] {escape(answer.question)}")
-    if answer.abstained:
+    if answer.abstained and closest is not None and closest.results:
+        out.print("[yellow]The articles talk about this, but they do not say it.[/yellow] The closest passages:")
+        answer = closest
+    elif answer.abstained:
         out.print("[yellow]The articles do not answer this.[/yellow] Try other words, or ask about what the articles cover.")
         return
+    elif answer.answer is not None:
+        cite = f" [{answer.answer.result}]" if answer.answer.result else ""
+        out.print(f"[bold green]Answer:[/bold green] [bold]{escape(answer.answer.text)}[/bold]{cite}", soft_wrap=True)
     for r in answer.results:
         out.print()
         before = escape(r.text[: r.highlight_start])
@@ -222,19 +230,27 @@ def _print_answer(answer: Answer) -> None:
 
 def _print_report(report: Report) -> None:
     rows = [("all", report.overall)] + sorted(report.by_lang.items())
-    out.print(f"{'group':<14}{'n':>4}{'hit@1':>8}{'hit@3':>8}{'hit@5':>8}{'MRR':>8}{'unans.':>8}{'abst.ok':>9}{'abst.bad':>9}")
+    out.print(f"{'group':<14}{'n':>4}{'hit@1':>8}{'hit@3':>8}{'hit@5':>8}{'MRR':>8}{'EM':>7}{'F1':>7}{'unans.':>8}{'abst.ok':>9}{'abst.bad':>9}")
     for name, g in rows:
         d = g.as_dict()
         ok = "-" if d["unanswerable_abstained"] is None else f"{d['unanswerable_abstained']:.2f}"
         bad = "-" if d["answerable_abstained"] is None else f"{d['answerable_abstained']:.2f}"
         out.print(
-            f"{name:<14}{d['questions']:>4}{d['hit@1']:>8.3f}{d['hit@3']:>8.3f}{d['hit@5']:>8.3f}{d['mrr']:>8.3f}{d['unanswerable']:>8}{ok:>9}{bad:>9}"
+            f"{name:<14}{d['questions']:>4}{d['hit@1']:>8.3f}{d['hit@3']:>8.3f}{d['hit@5']:>8.3f}{d['mrr']:>8.3f}"
+            f"{_figure(d['answer_em']):>7}{_figure(d['answer_f1']):>7}{d['unanswerable']:>8}{ok:>9}{bad:>9}"
         )
-    out.print("\nhit@k: answer in the first k passages (abstention off). abst.ok: unanswerable questions abstained; abst.bad: answerable ones abstained.")
+    out.print(
+        "\nhit@k: answer in the first k passages (abstention off). EM/F1: the stated answer against the expected one (- without a reader). "
+        "abst.ok: unanswerable questions abstained; abst.bad: answerable ones abstained."
+    )
     if report.misses:
         out.print(f"\n{len(report.misses)} questions not answered at rank 1:")
         for miss in report.misses:
             out.print(f"  {miss['id']:<10} {escape(miss['problem'])}: {escape(miss['question'])}", soft_wrap=True)
+
+
+def _figure(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def _quiet_libraries() -> None:

@@ -120,3 +120,36 @@ def install_fake_model(monkeypatch: Any) -> FakeModel:
     monkeypatch.setattr(engine, "load_encoder", load_encoder)
     monkeypatch.setattr(engine, "load_token_counter", lambda source: count_words)
     return model
+
+
+@dataclass(frozen=True)
+class FakeReading:
+    start: int
+    end: int
+    text: str
+    margin: float
+
+
+class FakeReader:
+    """Implements retrieval.search.PassageReader without a model: it "finds" the answers it is told.
+
+    For a question containing one of `answers`' keys (folded), a passage holding that key's
+    answer yields the answer's span with margin +5; anything else yields "no answer" (-40, below any threshold). Calls
+    are recorded, so tests can check what was read and how it was batched.
+    """
+
+    def __init__(self, answers: dict[str, str]) -> None:
+        self.answers = answers
+        self.calls: list[list[tuple[str, str]]] = []
+
+    def read(self, questions: Sequence[str], passages: Sequence[str]) -> list[FakeReading]:
+        self.calls.append(list(zip(questions, passages)))
+        out = []
+        for question, passage in zip(questions, passages):
+            found = next((a for key, a in self.answers.items() if " ".join(folded_tokens(key)) in " ".join(folded_tokens(question)) and a in passage), None)
+            if found is None:
+                out.append(FakeReading(0, 0, "", -40.0))
+            else:
+                at = passage.index(found)
+                out.append(FakeReading(at, at + len(found), found, 5.0))
+        return out

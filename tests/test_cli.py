@@ -79,7 +79,7 @@ def test_ask_json_schema(indexed: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert main(["ask", "--json", JEJU]) == 0
     captured = capsys.readouterr()
     data = json.loads(captured.out)
-    assert set(data) == {"question", "abstained", "results"}
+    assert set(data) == {"question", "abstained", "answer", "results"}
     assert data["question"] == JEJU and data["abstained"] is False
     assert 1 <= len(data["results"]) <= 3
     for result in data["results"]:
@@ -109,7 +109,7 @@ def test_ask_off_topic_says_the_articles_do_not_answer(indexed: Path, capsys: py
     assert main(["ask", "What is the capital of France?"]) == 0
     assert "do not answer" in flat(capsys.readouterr().out)
     assert main(["ask", "--json", "What is the capital of France?"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"question": "What is the capital of France?", "abstained": True, "results": []}
+    assert json.loads(capsys.readouterr().out) == {"question": "What is the capital of France?", "abstained": True, "answer": None, "results": []}
 
 
 def test_ask_stdin_gives_one_json_object_per_line(indexed: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,9 +21,13 @@ pytestmark = pytest.mark.model
 
 REPO = Path(__file__).resolve().parent.parent
 QUESTIONS = REPO / "tests" / "eval" / "questions.jsonl"
-# The issue's targets, per language group.
-HIT1, HIT3 = 0.90, 0.98
-UNANSWERABLE_ABSTAINED, ANSWERABLE_ABSTAINED = 0.90, 0.05
+# The reader issue's targets, per language group: hit@1 >= 0.95, hit@3 = 1.00, at least 15 of 16
+# unanswerable questions refused and at most 1 of 85 answerable ones. Met: hit@3 and answerable
+# refusals (1 of 85). Not yet (strict xfails below): hit@1 is 0.933 (en) and 0.920 (vi-noaccent),
+# and the reader refuses 9 of 16 (BENCHMARKS.md, reader); the floors hold what was measured.
+HIT1, HIT3 = 0.90, 1.0
+HIT1_TARGET = 0.95
+UNANSWERABLE_REFUSED_FLOOR, UNANSWERABLE_REFUSED_TARGET, ANSWERABLE_REFUSED_AT_MOST = 9, 15, 1
 JEJU = ["who met the Jeju governor?", "ai gặp tỉnh trưởng Jeju?", "ai gap tinh truong jeju"]
 
 
@@ -72,27 +76,25 @@ def test_ranking_targets_per_language(report: Report, lang: str) -> None:
     assert group["hit@3"] >= HIT3, f"{lang} hit@3 {group['hit@3']} < {HIT3}"
 
 
-# Measured with the thresholds set on XQuAD (0.56 / 0.35 on the evidence): 10 of 16 unanswerable
-# questions abstained. The ones still answered sit next to real facts ("who is the governor of
-# Chungnam?" beside the Chungnam Techno Park visit, Tazmo's investment amount beside Tazmo's
-# investment); no score threshold separates them from answerable questions (see BENCHMARKS.md).
-UNANSWERABLE_FLOOR = 0.60
-
-
 def test_answerable_questions_are_not_refused(report: Report) -> None:
-    for lang, group in report.by_lang.items():
-        refused = group.as_dict()["answerable_abstained"]
-        assert refused is None or refused <= ANSWERABLE_ABSTAINED, f"{lang}: {refused} of answerable questions abstained"
+    refused = [m["id"] for m in report.misses if m["problem"] == "abstained"]
+    assert len(refused) <= ANSWERABLE_REFUSED_AT_MOST, f"answerable questions refused: {refused}"
 
 
 def test_unanswerable_questions_are_mostly_refused(report: Report) -> None:
     answered = [m["id"] for m in report.misses if m["problem"] == "answered an unanswerable question"]
-    assert report.overall.as_dict()["unanswerable_abstained"] >= UNANSWERABLE_FLOOR, f"answered: {answered}"
+    assert report.overall.unanswerable - len(answered) >= UNANSWERABLE_REFUSED_FLOOR, f"answered: {answered}"
 
 
-@pytest.mark.xfail(strict=True, reason="target not met yet: 10 of 16 unanswerable questions abstained (0.63), 0.90 wanted")
+@pytest.mark.xfail(strict=True, reason="target not met yet: the reader refuses 9 of 16 unanswerable questions, 15 wanted")
 def test_unanswerable_questions_reach_the_target(report: Report) -> None:
-    assert report.overall.as_dict()["unanswerable_abstained"] >= UNANSWERABLE_ABSTAINED
+    answered = [m["id"] for m in report.misses if m["problem"] == "answered an unanswerable question"]
+    assert report.overall.unanswerable - len(answered) >= UNANSWERABLE_REFUSED_TARGET, f"answered: {answered}"
+
+
+@pytest.mark.xfail(strict=True, reason="target not met yet: hit@1 en 0.933, vi-noaccent 0.920; 0.95 wanted in every group")
+def test_hit_at_1_reaches_the_target_in_every_group(report: Report) -> None:
+    assert all(g.as_dict()["hit@1"] >= HIT1_TARGET for g in report.by_lang.values())
 
 
 def test_cli_reads_questions_from_stdin_and_writes_json_lines(index_dir: Path) -> None:
@@ -109,4 +111,5 @@ def test_cli_reads_questions_from_stdin_and_writes_json_lines(index_dir: Path) -
         assert line["abstained"] is False and len(line["results"]) == 2
         top = line["results"][0]
         assert set(top) == {"rank", "score", "text", "highlight", "article", "paragraph"}
+        assert "answer" in line
         assert top["article"]["source_file"] == "001_ba5425dd328a78c0.txt" and "Nguyễn Văn Út" in top["text"]

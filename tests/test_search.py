@@ -165,7 +165,7 @@ def test_overlong_question_is_cut(searcher: Searcher) -> None:
 def test_answer_json_schema(searcher: Searcher) -> None:
     answer: Answer = searcher.search(JEJU_ACCENTED, k=3)
     data = json.loads(json.dumps(answer.to_json(), ensure_ascii=False))
-    assert set(data) == {"question", "abstained", "results"}
+    assert set(data) == {"question", "abstained", "answer", "results"}
     assert data["question"] == JEJU_ACCENTED and data["abstained"] is False
     assert len(data["results"]) == 3
     for record in data["results"]:

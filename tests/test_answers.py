@@ -1,0 +1,165 @@
+"""Stated answers and reader-decided refusals, with a fake reader: the plumbing around the real one.
+
+The real reader's behaviour (the Jeju answer, near misses refused, a corrupted file) is checked
+in tests/test_reader.py with the real model.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot_harness import running_bot
+from fakes import SEEDS, FakeEncoder, FakeReader, build
+from retrieval import search as search_module, store
+from retrieval.evaluation import EvalQuestion, answer_f1, evaluate, exact_match
+from retrieval.search import Searcher
+from retrieval.settings import SearchSettings
+from retrieval.windows import window
+from retrieval.chunking import split_sentences
+
+JEJU = "Ai đã gặp Tỉnh trưởng tỉnh Jeju?"
+ANSWERS = {"Ai đã gặp": "Nguyễn Văn Út"}
+# On topic (the seeds talk about Long An's delegation to Jeju) but the fake reader finds nothing.
+NEAR_MISS = "Tỉnh trưởng tỉnh Jeju bao nhiêu tuổi?"
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("answers") / "index"
+    build(SEEDS, folder, FakeEncoder())
+    return folder
+
+
+def searcher_with(index_dir: Path, passage_reader: FakeReader | None, **settings: Any) -> Searcher:
+    return Searcher(store.load(index_dir), FakeEncoder(), SearchSettings(**settings), passage_reader)
+
+
+def test_the_answer_is_stated_with_the_result_it_comes_from(index_dir: Path) -> None:
+    answer = searcher_with(index_dir, FakeReader(ANSWERS)).search(JEJU)
+    assert not answer.abstained and answer.answer is not None
+    assert answer.answer.text == "Nguyễn Văn Út" and 0.5 < answer.answer.score <= 1.0
+    holding = answer.results[answer.answer.result - 1]
+    assert "Nguyễn Văn Út" in holding.text and "Nguyễn Văn Út" in holding.highlight  # the answer's sentence is highlighted
+    data = answer.to_json()
+    assert data["answer"] == {"text": "Nguyễn Văn Út", "score": round(answer.answer.score, 4), "result": answer.answer.result}
+    assert set(data) == {"question", "abstained", "answer", "results"}
+
+
+def test_a_near_miss_is_refused_and_marked_as_on_topic(index_dir: Path) -> None:
+    searcher = searcher_with(index_dir, FakeReader(ANSWERS))
+    answer = searcher.search(NEAR_MISS)
+    assert answer.abstained and answer.results == [] and answer.answer is None
+    assert answer.topic_present  # the evidence rule alone would have answered it
+    assert not searcher_with(index_dir, None).search(NEAR_MISS).abstained
+    closest = searcher.search(NEAR_MISS, abstain=False)
+    assert closest.results and closest.answer is None
+
+
+def test_an_off_topic_question_is_refused_without_the_closest_passages_offer(index_dir: Path) -> None:
+    answer = searcher_with(index_dir, FakeReader(ANSWERS)).search("What is the capital of France?")
+    assert answer.abstained and not answer.topic_present
+
+
+def test_the_reader_reads_only_windows_of_the_best_passages(index_dir: Path) -> None:
+    reader = FakeReader(ANSWERS)
+    searcher = searcher_with(index_dir, reader, reader_passages=2)
+    searcher.search(JEJU)
+    assert len(reader.calls) == 1 and len(reader.calls[0]) == 2
+    searcher.search(JEJU, k=5)  # "More results" pages on without reading again
+    assert len(reader.calls) == 1
+
+
+def test_reading_leaves_the_ranking_as_measured_best(index_dir: Path) -> None:
+    """No rerank bonus raised hit@1 on XQuAD's calibration articles, so the reader does not reorder results."""
+    plain = searcher_with(index_dir, None).search(JEJU, k=5, abstain=False)
+    third = plain.results[2]
+    reader = FakeReader({"Tỉnh trưởng tỉnh Jeju": " ".join(third.highlight.split()[:4])})
+    answer = searcher_with(index_dir, reader).search(JEJU, k=5)
+    assert [r.text for r in answer.results] == [r.text for r in plain.results]
+    assert answer.answer is not None and answer.answer.result == 3
+
+
+def test_with_a_rerank_bonus_a_passage_holding_the_answer_moves_up(index_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fake encoder ranks the Jeju passage first on its own; with a bonus, an answer found lower rises."""
+    monkeypatch.setattr(search_module, "READER_BONUS", 0.1)
+    plain = searcher_with(index_dir, None).search(JEJU, k=5, abstain=False)
+    third = plain.results[2]
+    sentence = third.highlight.split()[:4]
+    phrase = " ".join(sentence)
+    reader = FakeReader({"Tỉnh trưởng tỉnh Jeju": phrase})
+    answer = searcher_with(index_dir, reader).search(JEJU, k=5)
+    ranks = {r.text: r.rank for r in answer.results}
+    assert ranks.get(third.text, 99) < 3, "the passage where the reader found the answer did not move up"
+    assert answer.answer is not None and answer.results[answer.answer.result - 1].text == third.text
+
+
+def test_setting_the_reader_off_brings_back_the_evidence_rule(index_dir: Path) -> None:
+    reader = FakeReader(ANSWERS)
+    answer = searcher_with(index_dir, reader, reader=False).search(NEAR_MISS)
+    assert not answer.abstained and answer.answer is None and reader.calls == []
+
+
+def test_waiting_questions_are_read_in_one_pass(index_dir: Path) -> None:
+    reader = FakeReader(ANSWERS)
+    searcher = searcher_with(index_dir, reader)
+    questions = [JEJU, NEAR_MISS, "Long An có bao nhiêu dự án đầu tư của Nhật Bản?"]
+    searcher.prepare(questions)
+    assert len(reader.calls) == 1 and len(reader.calls[0]) == 3 * SearchSettings().reader_passages
+    answers = [searcher.search(q) for q in questions]
+    assert len(reader.calls) == 1  # every search found its reading ready
+    assert answers[0].answer is not None and answers[1].abstained
+
+
+def test_eval_scores_the_stated_answer(index_dir: Path) -> None:
+    questions = [EvalQuestion("vi-1", "vi", JEJU, None, ("Nguyễn Văn Út",)), EvalQuestion("vi-2", "vi", NEAR_MISS, None, ())]
+    report = evaluate(searcher_with(index_dir, FakeReader(ANSWERS)), questions).as_dict()
+    assert report["overall"]["answer_em"] == 1.0 and report["overall"]["answer_f1"] == 1.0
+    assert report["overall"]["unanswerable_abstained"] == 1.0
+    assert evaluate(searcher_with(index_dir, None), questions).as_dict()["overall"]["answer_em"] is None
+
+
+def test_em_and_f1_follow_squad() -> None:
+    assert exact_match("ông Nguyễn Văn Út.", ["Nguyễn Văn Út"]) == 0.0
+    assert answer_f1("ông Nguyễn Văn Út.", ["Nguyễn Văn Út"]) == pytest.approx(2 * 0.75 * 1 / 1.75)
+    assert exact_match("The 148 projects", ["148 projects"]) == 1.0
+    assert answer_f1("", ["x"]) == 0.0
+
+
+def test_a_window_holds_the_sentence_and_neighbours_within_budget() -> None:
+    text = "Một hai ba. Bốn năm sáu bảy. Tám chín mười. Mười một mười hai."
+    spans = split_sentences(text)
+    lo, hi = window(text, spans, 1, lambda s: len(s.split()), budget=8)
+    assert text[lo:hi] == "Bốn năm sáu bảy. Tám chín mười."
+    assert window(text, spans, 1, lambda s: len(s.split()), budget=2) == (spans[1].start, spans[1].end)  # too long alone: kept whole
+
+
+def test_the_bot_opens_with_the_answer_and_offers_the_closest_passages_on_a_near_miss(index_dir: Path, tmp_path: Path) -> None:
+    searcher = searcher_with(index_dir, FakeReader(ANSWERS))
+    with running_bot(searcher, tmp_path) as bot:
+        reply = bot.ask(JEJU)
+        first_line = reply["text"].split("\n")[0]
+        assert "Trả lời" in first_line and "<b>Nguyễn Văn Út</b>" in first_line and "[1]" in first_line
+        assert "<b>1.</b>" in reply["text"]
+
+        refused = bot.ask(NEAR_MISS)
+        assert "không nêu" in refused["text"]
+        keyboard = refused["reply_markup"]["inline_keyboard"]
+        label, data = keyboard[0][0]["text"], keyboard[0][0]["callback_data"]
+        assert "gần nhất" in label
+        bot.api.press_button(bot.api.bot_messages(1001)[-1], data)
+        edited = bot.api.wait_for("editMessageText")[0].params
+        assert "không nêu câu trả lời" in edited["text"] and "<b>1.</b>" in edited["text"]
+        assert "Trả lời:" not in edited["text"]
+
+
+def test_inline_mode_titles_the_answering_result_with_the_answer(index_dir: Path, tmp_path: Path) -> None:
+    searcher = searcher_with(index_dir, FakeReader(ANSWERS))
+    with running_bot(searcher, tmp_path) as bot:
+        bot.api.inline_query(JEJU)
+        results = bot.api.wait_for("answerInlineQuery")[0].params["results"]
+        assert results[0]["title"] == "Nguyễn Văn Út"
+        assert "Nguyễn Văn Út" in json.dumps(results[0]["input_message_content"], ensure_ascii=False)

@@ -1,0 +1,114 @@
+"""The trained reader with the real model: it states the answer, refuses near misses, and guards its file."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot_harness import running_bot
+from embeddings import reader as reader_module
+from embeddings.reader import READER_FILE, READER_SHA256_FILE, ReaderConfig, Reader
+from retrieval.search import Searcher
+
+pytestmark = pytest.mark.model
+
+REPO = Path(__file__).resolve().parent.parent
+JEJU = ["who met the Jeju governor?", "ai gặp tỉnh trưởng Jeju?", "ai gap tinh truong jeju"]
+JEJU_VI = JEJU[1:2]  # typed without diacritics, the reader is unsure of its span (0.38): passages, no answer line
+# The topic is in the articles, the fact is not; the similarity rule answered all three.
+NEAR_MISSES = [
+    "How much did Tazmo invest in the Long Hậu industrial park?",  # Tazmo's investment is there, no amount
+    "How many visitors has the Bình Phước portal had?",  # the counter is site chrome, stripped
+    "What is the population of Seogwipo?",  # only "the second-largest city of Jeju"
+]
+
+
+def test_the_artifact_is_small_and_pinned() -> None:
+    assert READER_FILE.stat().st_size <= 25 * 1024 * 1024
+    assert READER_SHA256_FILE.read_text().split()[0] == reader_module.file_sha256(READER_FILE)
+
+
+@pytest.mark.parametrize("question", JEJU_VI)
+def test_the_jeju_answer_is_stated_from_the_passage_that_names_nguyen_van_ut(real_searcher: Searcher, question: str) -> None:
+    """Who met the Jeju governor: the reader answers "Đoàn công tác tỉnh Long An", the sentence's subject."""
+    answer = real_searcher.search(question)
+    assert not answer.abstained and answer.answer is not None
+    assert "Long An" in answer.answer.text
+    assert answer.answer.result == 1 and "Nguyễn Văn Út" in answer.results[0].text
+
+
+@pytest.mark.xfail(strict=True, reason="not yet: the reader answers 'Đoàn công tác tỉnh Long An' (vi) and is unsure in English (no answer line)")
+@pytest.mark.parametrize("question", JEJU)
+def test_the_jeju_answer_names_nguyen_van_ut(real_searcher: Searcher, question: str) -> None:
+    answer = real_searcher.search(question)
+    assert answer.answer is not None and "Nguyễn Văn Út" in answer.answer.text
+
+
+def test_ask_json_states_the_answer(real_index_dir: Path) -> None:
+    env = os.environ | {"SEEDQA_INDEX__FOLDER": str(real_index_dir), "SEEDQA_ARTICLES__FOLDER": str(REPO / "seeds")}
+    done = subprocess.run([sys.executable, "-m", "seedqa.cli", "ask", "--json", JEJU[1]], capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert set(data) == {"question", "abstained", "answer", "results"}
+    assert set(data["answer"]) == {"text", "score", "result"} and "Long An" in data["answer"]["text"]
+    assert 0.5 <= data["answer"]["score"] <= 1.0 and data["results"][data["answer"]["result"] - 1]["rank"] == data["answer"]["result"]
+
+
+@pytest.mark.parametrize("question", NEAR_MISSES)
+def test_near_misses_are_refused_as_on_topic(real_searcher: Searcher, question: str) -> None:
+    answer = real_searcher.search(question)
+    assert answer.abstained and answer.topic_present, f"answered {answer.answer} for a question the articles do not answer"
+
+
+def test_the_bot_states_the_answer_and_offers_the_closest_passages_for_near_misses(real_searcher: Searcher, tmp_path: Path) -> None:
+    with running_bot(real_searcher, tmp_path) as bot:
+        reply = bot.ask(JEJU[1])
+        first = reply["text"].split("\n")[0]
+        assert first.startswith("💡 Trả lời: <b>") and "Long An" in first and first.endswith("[1]")
+        assert "Nguyễn Văn Út" in reply["text"]
+        for question in NEAR_MISSES:
+            refused = bot.ask(question)
+            assert "do not say" in refused["text"] or "không nêu" in refused["text"]
+            assert refused["reply_markup"]["inline_keyboard"][0][0]["text"] in {"Show the closest passages ▸", "Xem các đoạn gần nhất ▸"}
+
+
+def test_a_corrupted_reader_file_stops_with_one_line(real_index_dir: Path, tmp_path: Path) -> None:
+    broken = tmp_path / READER_FILE.name
+    shutil.copy(READER_FILE, broken)
+    data = bytearray(broken.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    broken.write_bytes(bytes(data))
+    env = os.environ | {"SEEDQA_INDEX__FOLDER": str(real_index_dir), "SEEDQA_ARTICLES__FOLDER": str(REPO / "seeds")}
+    code = f"import sys; from embeddings import reader; reader.READER_FILE = __import__('pathlib').Path({str(broken)!r}); from seedqa.cli import main; sys.exit(main(['ask', 'who met the Jeju governor?']))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+    assert done.returncode == 1 and done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "does not match its sha256" in lines[0] and "Traceback" not in done.stderr
+
+
+def test_an_untrained_adapter_leaves_embeddings_unchanged(real_searcher: Searcher) -> None:
+    """The reader shares the model; outside a read, query vectors must be exactly what they were."""
+    encoder = real_searcher.encoder
+    before = encoder.encode_queries(["ai gặp tỉnh trưởng Jeju?"])
+    model, tokenizer = encoder.transformer()  # type: ignore[attr-defined]
+    extra = Reader.attach(model, tokenizer, ReaderConfig())
+    try:
+        with torch_no_grad():
+            for parameter in extra.adapters.b.values():
+                parameter.fill_(0.5)  # a strong adapter: it must still not touch embedding calls
+        after = encoder.encode_queries(["ai gặp tỉnh trưởng Jeju?"])
+    finally:
+        extra.adapters.detach()
+    assert (before == after).all()
+
+
+def torch_no_grad():  # noqa: ANN201 - a context manager
+    import torch
+
+    return torch.no_grad()
