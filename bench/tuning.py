@@ -102,7 +102,9 @@ def main() -> int:
             f"{len(questions)} questions written from the five seed articles: English, Vietnamese, Vietnamese typed without "
             "diacritics, and questions the articles do not answer. A hit at k means one of the question's `answer_contains` "
             "strings is in one of the first k passages (case- and diacritic-insensitive); ranking is measured with abstention "
-            "off. `seedqa eval tests/eval/questions.jsonl` prints the same table.",
+            "off. `seedqa eval tests/eval/questions.jsonl` prints the same table. The abstention columns are decided by the "
+            "reader when it is on (`search.reader`, the default; its own figures are in the reader section); the evidence "
+            "thresholds below decide only with it off, and otherwise tell a near miss (the topic is there) from an off-topic question.",
             "",
             *table,
             "",
