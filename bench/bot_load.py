@@ -180,7 +180,9 @@ def main() -> int:
             "",
             "The bot searches on one thread (the model already uses both cores for one question), so under this load the "
             "latency is mostly queueing: about users × time per question. Batching cuts the model's time per question "
-            "when questions wait, which is exactly when it matters. Alone, a reply takes 0.1-0.2 s.",
+            "when questions wait, which is exactly when it matters. With the reader on (the default) each question also has three "
+            "windows read, about 0.4 s on two cores (BENCHMARKS.md, reader): that time dominates, and batching saves little of it. "
+            "Before the reader (stop 9, 50 users x 20 questions): 11.0 q/s batched, 7.6 q/s one at a time.",
             "",
             *provenance(machine_extra=f"model: {model}; per-user rate limit lifted for the run"),
         ]

@@ -238,6 +238,22 @@ def best_spans(start: torch.Tensor, end: torch.Tensor, ranges: Sequence[tuple[in
     return out
 
 
+def span_characters(text: str, offsets: Sequence[tuple[int, int]], first: int, last: int) -> tuple[int, int]:
+    """Character offsets of passage tokens first..last, without the space and punctuation around them.
+
+    Sentencepiece offsets include the space before a word, and a span may end on a comma or a
+    full stop; the answer shown to people has neither.
+    """
+    if not offsets:
+        return 0, 0
+    start, end = offsets[first][0], offsets[last][1]
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1] in ANSWER_TRIM:
+        end -= 1
+    return start, end
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -323,15 +339,7 @@ class Reader:
         out: list[Reading] = []
         spans = best_spans(start, end, batch.passage_range, self.config.max_answer_tokens)
         for text, offsets, (first, _), (a, b, margin) in zip(passages, batch.offsets, batch.passage_range, spans):
-            if not offsets:
-                out.append(Reading(0, 0, "", margin))
-                continue
-            char_start, char_end = offsets[a - first][0], offsets[b - first][1]
-            # Sentencepiece offsets include the space before a word; the answer does not.
-            while char_start < char_end and text[char_start].isspace():
-                char_start += 1
-            while char_end > char_start and text[char_end - 1] in ANSWER_TRIM:
-                char_end -= 1
+            char_start, char_end = span_characters(text, offsets, a - first, b - first)
             out.append(Reading(char_start, char_end, text[char_start:char_end], margin))
         return out
 

@@ -209,9 +209,9 @@ class Searcher:
         answered = best.margin >= self.reader_threshold(text)
         if abstain and not answered:
             return Answer(question=text, abstained=True, evidence=evidence, topic_present=on_topic)
-        scored = self._rerank(scored, reads, best if answered and best.margin >= ANSWER_MIN_MARGIN else None)
-        results = self._shape(scored, k)
-        span = self._answer_span(best, results) if answered and best.margin >= ANSWER_MIN_MARGIN else None
+        stated = best if answered and best.margin >= ANSWER_MIN_MARGIN else None
+        results = self._shape(self._rerank(scored, reads, stated), k)
+        span = self._answer_span(stated, results) if stated else None
         return Answer(question=text, abstained=False, results=results, evidence=evidence, answer=span)
 
     def reader_question(self, question: str) -> str:

@@ -9,11 +9,13 @@ cut out, a sibling paragraph of the same article). Articles are split by title
 (training/qa_data.py): the test and calibration articles are never trained on, and the seed
 eval set is never used at all.
 
+Measured: 11,410 windows, 1.5 epochs, 60 min on two cores (10 caching, 39 training, 10 evaluating).
+
 Why it fits on a CPU: the model's lower layers are frozen, so each window is run through them
 once and their output (the input of layer `adapt_from`) is cached; a training step then runs
 only the adapted layers. On a GPU (`--device cuda`) the same script runs unchanged, faster.
 
-Writes embeddings/reader/embeddinggemma-300m-reader.safetensors and its sha256, and prints
+Writes embeddings/trained/embeddinggemma-300m-reader.safetensors and its sha256, and prints
 held-out figures (answer EM/F1, has-answer accuracy) per question form.
 """
 
@@ -38,7 +40,7 @@ from torch import nn  # noqa: E402
 
 from embeddings import reader as reader_module  # noqa: E402
 from embeddings.provision import resolve_model  # noqa: E402
-from embeddings.reader import READER_FILE, READER_SHA256_FILE, Reader, ReaderConfig, best_spans, encode_pairs, reading, run_layers  # noqa: E402
+from embeddings.reader import READER_FILE, READER_SHA256_FILE, Reader, ReaderConfig, best_spans, encode_pairs, reading, run_layers, span_characters  # noqa: E402
 from embeddings.settings import DEFAULT_MODEL, default_cache_dir  # noqa: E402
 from embeddings.tokens import load_token_counter  # noqa: E402
 
@@ -176,10 +178,9 @@ def evaluate(reader: Reader, items: list[Example], name: str) -> dict[str, float
             start, end = reader.logits(batch)
         for i, (example, (a, b, margin)) in enumerate(zip(part, best_spans(start, end, batch.passage_range, reader.config.max_answer_tokens))):
             first = batch.passage_range[i][0]
-            offsets = batch.offsets[i]
             margins.append((margin, example.answer is not None))
-            if example.answer is not None and offsets:
-                text = example.passage[offsets[a - first][0] : offsets[b - first][1]].strip(reader_module.ANSWER_TRIM)
+            if example.answer is not None:
+                text = example.passage[slice(*span_characters(example.passage, batch.offsets[i], a - first, b - first))]
                 ems.append(exact_match(text, example.answer_texts))
                 f1s.append(f1(text, example.answer_texts))
     positives = [m for m, has in margins if has]
