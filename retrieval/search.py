@@ -154,7 +154,6 @@ class Read:
     """A candidate passage as the reader saw it: the window read and what was found in it."""
 
     position: int
-    window_start: int  # offset of the window in the chunk's text
     margin: float
     start: int  # the span, as offsets in the chunk's text
     end: int
@@ -259,7 +258,7 @@ class Searcher:
             for pos, lo, _ in windows:
                 r = readings[at]
                 at += 1
-                reads.append(Read(pos, lo, float(r.margin), lo + r.start, lo + r.end, r.text))
+                reads.append(Read(pos, float(r.margin), lo + r.start, lo + r.end, r.text))
             out.append(reads)
             with self._query_lock:
                 self._reads[question] = reads
@@ -373,9 +372,10 @@ class Searcher:
                 for text, vector in zip(missing, vectors):
                     self._remember(text, vector)
         if self.reader is not None:
+            # `texts` are the questions with diacritics restored: what the reader reads (reader_question).
             with self._query_lock:
-                unread = list(dict.fromkeys(q for q in cleaned if self.reader_question(q) not in self._reads))
-            items = [(self.reader_question(q), scored) for q in unread if (scored := self.score(q))]
+                unread = list(dict.fromkeys((q, t) for q, t in zip(cleaned, texts) if t not in self._reads))
+            items = [(t, scored) for q, t in unread if (scored := self.score(q))]
             if items:
                 self._read_many(items)
 

@@ -13,8 +13,9 @@ from collections.abc import Callable, Sequence
 from .chunking import Span
 
 # 128 passage tokens: a window is then a third of the longest passage and holds the sentence
-# before and after a typical news sentence (~35 tokens); the reader's cost per question stays
-# within its budget for three windows (BENCHMARKS.md, reader speed).
+# before and after a typical news sentence (~35 tokens). Reading three such windows costs about
+# 0.4 s on two cores (BENCHMARKS.md, reader), over the 200 ms wanted: shorter windows or fewer
+# of them are the first thing to measure when the reader is retrained.
 WINDOW_TOKENS = 128
 
 
