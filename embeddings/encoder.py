@@ -34,6 +34,8 @@ class Encoder(Protocol):
 
     def count_tokens(self, text: str) -> int: ...
 
+    def encode_passages(self, texts: Sequence[str], titles: Sequence[str | None], sentences: Sequence[Sequence[tuple[int, int]]]) -> tuple[np.ndarray, list[np.ndarray]]: ...
+
 
 @dataclass(frozen=True)
 class DocumentPrompt:
@@ -107,6 +109,62 @@ class SentenceTransformerEncoder:
         for prompt, idx in groups.items():
             out[idx] = self._encode([texts[i] for i in idx], prompt=prompt)
         return out
+
+    def encode_passages(self, texts: Sequence[str], titles: Sequence[str | None], sentences: Sequence[Sequence[tuple[int, int]]]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors, and for each passage one vector per (start, end) sentence span in it.
+
+        Embedding every sentence again on its own cost over half of an index build (BENCHMARKS.md,
+        speed). Here a sentence's vector is the mean of its tokens' states in the passage's single
+        forward pass, put through the model's own dense layers and normalisation: the pooling the
+        model applies to a whole text, applied to the sentence's part of it. Only the sentence's
+        own tokens: pooling the prompt's tokens in as well (as a text embedded alone has them)
+        lost 0.014 XQuAD Recall@1 in English and seed hit@1 in Vietnamese; without them nothing
+        was lost (BENCHMARKS.md, speed).
+        """
+        import torch
+
+        model = self._model
+        tokenizer = model.tokenizer
+        prompts = [self._titled.render(t) if self._titled else (self._document_prompt or "") for t in titles]
+        passage_out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        sentence_out: list[np.ndarray] = [np.zeros((len(s), self.dimension), dtype=np.float32) for s in sentences]
+        modules = list(model)
+        pooling = next((i for i, m in enumerate(modules) if type(m).__name__ == "Pooling"), None)
+        if pooling is None or getattr(modules[pooling], "pooling_mode", "mean") != "mean":
+            # A model that does not mean-pool its tokens cannot pool a sentence's share of them.
+            flat = self.encode_documents([t[a:b] for t, spans in zip(texts, sentences) for a, b in spans], [title for title, spans in zip(titles, sentences) for _ in spans])
+            bounds = np.cumsum([0, *(len(spans) for spans in sentences)])
+            return self.encode_documents(texts, titles), [flat[bounds[i] : bounds[i + 1]] for i in range(len(texts))]
+        heads = modules[pooling + 1 :]  # EmbeddingGemma: Dense, Dense, Normalize
+        order = sorted(range(len(texts)), key=lambda i: len(prompts[i]) + len(texts[i]))  # similar lengths, little padding
+        for lo in range(0, len(order), self._batch_size):
+            idx = order[lo : lo + self._batch_size]
+            full = [prompts[i] + texts[i] for i in idx]
+            batch = tokenizer(full, padding=True, truncation=True, max_length=self.max_seq_length, return_offsets_mapping=True, return_tensors="pt")
+            offsets = batch.pop("offset_mapping").tolist()
+            features = {k: v.to(model.device) for k, v in batch.items()}
+            with torch.inference_mode():
+                out = model.forward(features)
+                tokens = out["token_embeddings"]
+                passage_out[idx] = out["sentence_embedding"].float().cpu().numpy()
+                pooled, owners = [], []
+                for j, i in enumerate(idx):
+                    shift = len(prompts[i])
+                    for n, (start, end) in enumerate(sentences[i]):
+                        inside = [t for t, (a, b) in enumerate(offsets[j]) if features["attention_mask"][j, t] and b > a and b > shift + start and a < shift + end]
+                        if inside:
+                            pooled.append(tokens[j, inside].mean(dim=0))
+                            owners.append((i, n))
+                        else:  # cut off by the model's length limit: embed it on its own
+                            sentence_out[i][n] = self._encode([texts[i][start:end]], prompt=prompts[i] or None)[0]
+                if pooled:
+                    head = {"sentence_embedding": torch.stack(pooled)}
+                    for module in heads:
+                        head = module(head)
+                    vectors = head["sentence_embedding"].float().cpu().numpy()
+                    for (i, n), vector in zip(owners, vectors):
+                        sentence_out[i][n] = vector
+        return passage_out, sentence_out
 
     def _encode(self, texts: list[str], *, prompt: str | None) -> np.ndarray:
         if not texts:

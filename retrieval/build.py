@@ -8,11 +8,13 @@ all as the current manifest records, the model is not even loaded.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Callable
+from collections.abc import Iterable, Iterator
+from typing import Callable, Protocol
 
 import numpy as np
 
@@ -22,9 +24,18 @@ from embeddings.tokens import TokenCounter
 from . import ann
 from .articles import Article, load_folder
 from .chunking import Chunk, ChunkerSettings, chunk_article, content_key
-from .store import FORMAT_VERSION, Manifest, VectorCache, article_hash, corpus_hash, read_manifest, write_generation
+from .store import FORMAT_VERSION, Manifest, article_hash, corpus_hash, read_manifest, write_generation
+from .settings import SentenceVectors
+from .vector_cache import VectorCache
 
 log = logging.getLogger(__name__)
+
+# Passages per model call. The encoder sorts them by length, and so does the build (the
+# shortest first), so a batch pads little; 32 keeps the progress bar moving every few seconds.
+BATCH_PASSAGES = 32
+# Passages per cache shard: a build killed by kill -9 loses at most this many (a minute or two of
+# work on two cores); a 100k-passage build writes ~400 shards, folded into two when it finishes.
+SHARD_PASSAGES = 256
 
 ProgressFactory = Callable[[int, str], "Progress"]
 
@@ -79,6 +90,8 @@ def build_index(
     progress: ProgressFactory | None = None,
     force: bool = False,
     vector_index: ann.VectorIndex = "auto",
+    sentence_kind: SentenceVectors = "derived",
+    cluster: Cluster | None = None,
 ) -> BuildReport:
     articles = load_articles(articles_folder)
     chunks = chunk_corpus(articles, chunker, count_tokens)
@@ -96,38 +109,38 @@ def build_index(
         and current.chunker == chunker_record
         and current.corpus_hash == corpus
         and current.vector_index == plan  # another index type (or its settings) is rebuilt from cached vectors
+        and current.sentence_vectors == sentence_kind
     ):
         return BuildReport(len(articles), len(chunks), sentence_count, 0, 0, True, None)
 
     cache = VectorCache(index_dir, model_fingerprint)
-    # Passages and their sentences are embedded alike (document prompt with the article title);
-    # the sentence vectors let search score and highlight the single best sentence.
-    items: list[tuple[str, str, str]] = []  # (cache key, text, title)
-    for chunk in chunks:
-        items.append((chunk.content_hash, chunk.text, chunk.title))
-        for sentence in chunk.sentence_texts():
-            items.append((content_key(chunk.title, sentence), sentence, chunk.title))
-    missing: dict[str, tuple[str, str]] = {}
-    for key, text, title in items:
-        if cache.get(key) is None:
-            missing.setdefault(key, (text, title))
-    reused = len({k for k, _, _ in items}) - len(missing)
+    derived = sentence_kind == "derived"
+    sentence_keys = [[*_sentence_keys(chunk, derived)] for chunk in chunks]
+    todo: dict[str, int] = {}  # passage key -> a chunk with that content, for passages not fully cached
+    for i, chunk in enumerate(chunks):
+        if chunk.content_hash not in todo and (chunk.content_hash not in cache or any(k not in cache for k in sentence_keys[i])):
+            todo[chunk.content_hash] = i
+    passages = len({c.content_hash for c in chunks})
 
     encoder: Encoder | None = None
-    if missing:
-        encoder = load_encoder()
-        try:
-            _embed_missing(encoder, missing, cache, progress)
-        except BaseException:
-            cache.save({k for k, _, _ in items})  # an interrupted build keeps what it embedded
-            raise
-    dimension = encoder.dimension if encoder is not None else int(cache.get(items[0][0]).shape[0])  # type: ignore[union-attr]
+    if todo:
+        pending = [chunks[i] for i in todo.values()], [sentence_keys[i] for i in todo.values()]
+        if cluster is not None:
+            if not derived:
+                raise ValueError("A Ray build derives sentence vectors from their passages: set index.sentence_vectors = \"derived\" to build on Ray.")
+            _embed(lambda texts, titles, spans: cluster.embed(texts, titles, spans, batch=BATCH_PASSAGES), *pending, cache, progress)
+        else:
+            encoder = load_encoder()
+            _embed(partial(_embed_here, encoder, derived=derived), *pending, cache, progress)
+    dimension = encoder.dimension if encoder is not None else int(cache.dimension or 0)
+    del encoder  # the model (1.3 GB) is freed before the index's arrays are filled
 
-    passage_vectors = np.stack([cache.get(c.content_hash) for c in chunks]).astype(np.float32)
-    sentence_keys = [content_key(c.title, s) for c in chunks for s in c.sentence_texts()]
-    sentence_vectors = (
-        np.stack([cache.get(k) for k in sentence_keys]).astype(np.float32) if sentence_keys else np.zeros((0, dimension), np.float32)
-    )
+    # The index's arrays, filled from the cache one shard at a time (never the whole cache in memory).
+    passage_vectors = np.zeros((len(chunks), dimension), np.float32)
+    cache.fill(_rows(c.content_hash for c in chunks), passage_vectors)
+    flat_keys = [k for keys in sentence_keys for k in keys]
+    sentence_vectors = np.zeros((len(flat_keys), dimension), np.float32)
+    cache.fill(_rows(flat_keys), sentence_vectors)
     manifest = Manifest(
         format_version=FORMAT_VERSION,
         model_id=model_id,
@@ -137,31 +150,80 @@ def build_index(
         corpus_hash=corpus,
         articles={a.source_file: article_hash(a) for a in articles},
         chunk_count=len(chunks),
-        sentence_count=len(sentence_keys),
+        sentence_count=len(flat_keys),
         built_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         versions=_versions(),
         vector_index=plan,
+        sentence_vectors=sentence_kind,
     )
     folder = write_generation(index_dir, manifest, articles, chunks, passage_vectors, sentence_vectors)
-    cache.save({k for k, _, _ in items})
-    return BuildReport(len(articles), len(chunks), len(sentence_keys), len(missing), reused, False, folder)
+    passage_keys = [c.content_hash for c in chunks]
+    cache.compact(passage_keys + flat_keys, [(passage_keys, passage_vectors), (flat_keys, sentence_vectors)])
+    return BuildReport(len(articles), len(chunks), len(flat_keys), len(todo), passages - len(todo), False, folder)
 
 
-def _embed_missing(encoder: Encoder, missing: dict[str, tuple[str, str]], cache: VectorCache, progress: ProgressFactory | None) -> None:
-    # Batches of 32 texts: large enough for the model's own batching, small enough that the
-    # progress bar moves every few seconds and an interrupted build keeps most of its work.
-    batch = 32
-    keys = list(missing)
-    bar = progress(len(keys), "Embedding passages") if progress else None
+def _sentence_keys(chunk: Chunk, derived: bool) -> list[str]:
+    """Cache keys of a passage's sentence vectors.
+
+    A derived vector depends on the whole passage (its tokens were read in context), so it is
+    keyed by the passage and the sentence's place in it; a separately embedded one depends only
+    on the sentence and the title, and is shared by every passage that holds the sentence.
+    """
+    if derived:
+        return [f"{chunk.content_hash}@{s.start}-{s.end}" for s in chunk.sentences]
+    return [content_key(chunk.title, sentence) for sentence in chunk.sentence_texts()]
+
+
+def _rows(keys: Iterable[str]) -> dict[str, list[int]]:
+    rows: dict[str, list[int]] = {}
+    for row, key in enumerate(keys):
+        rows.setdefault(key, []).append(row)
+    return rows
+
+
+Embedded = Iterator[tuple[list[int], np.ndarray, list[np.ndarray]]]  # (rows, passage vectors, sentence vectors per passage)
+
+
+class Cluster(Protocol):
+    """Where passages can be embedded instead of in this process (embeddings.cluster on Ray)."""
+
+    def embed(self, texts: list[str], titles: list[str], spans: list[list[tuple[int, int]]], *, batch: int) -> Embedded: ...
+
+
+def _embed_here(encoder: Encoder, texts: list[str], titles: list[str], spans: list[list[tuple[int, int]]], derived: bool) -> Embedded:
+    for lo in range(0, len(texts), BATCH_PASSAGES):
+        rows = list(range(lo, min(lo + BATCH_PASSAGES, len(texts))))
+        part_texts, part_titles, part_spans = texts[lo : rows[-1] + 1], titles[lo : rows[-1] + 1], spans[lo : rows[-1] + 1]
+        if derived:
+            passage_vectors, sentence_vectors = encoder.encode_passages(part_texts, part_titles, part_spans)
+        else:
+            passage_vectors = encoder.encode_documents(part_texts, part_titles)
+            flat = encoder.encode_documents([t[a:b] for t, sp in zip(part_texts, part_spans) for a, b in sp], [title for title, sp in zip(part_titles, part_spans) for _ in sp])
+            bounds = np.cumsum([0, *(len(sp) for sp in part_spans)])
+            sentence_vectors = [flat[bounds[i] : bounds[i + 1]] for i in range(len(part_texts))]
+        yield rows, passage_vectors, list(sentence_vectors)
+
+
+def _embed(embedded: Callable[[list[str], list[str], list[list[tuple[int, int]]]], Embedded], chunks: list[Chunk], sentence_keys: list[list[str]], cache: VectorCache, progress: ProgressFactory | None) -> None:
+    """Embed passages (and their sentences) in batches of similar length, writing them to the cache as they come."""
+    order = sorted(range(len(chunks)), key=lambda i: len(chunks[i].text))
+    bar = progress(len(chunks), "Embedding passages") if progress else None
+    unflushed = 0
     try:
-        for i in range(0, len(keys), batch):
-            part = keys[i : i + batch]
-            vectors = encoder.encode_documents([missing[k][0] for k in part], [missing[k][1] for k in part])
-            for key, vector in zip(part, vectors):
-                cache.put(key, vector)
+        results = embedded([chunks[i].text for i in order], [chunks[i].title for i in order], [[(s.start, s.end) for s in chunks[i].sentences] for i in order])
+        for rows, passage_vectors, sentence_vectors in results:
+            part = [order[r] for r in rows]
+            keys = [chunks[i].content_hash for i in part] + [k for i in part for k in sentence_keys[i]]
+            flat = [np.asarray(passage_vectors, dtype=np.float32), *(np.asarray(v, dtype=np.float32).reshape(-1, passage_vectors.shape[1]) for v in sentence_vectors)]
+            cache.put(keys, np.concatenate(flat))
+            unflushed += len(part)
+            if unflushed >= SHARD_PASSAGES:
+                cache.flush()
+                unflushed = 0
             if bar:
                 bar.advance(len(part))
     finally:
+        cache.flush()  # on Ctrl-C too: the batches already embedded are kept
         if bar:
             bar.close()
 

@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 import os
 from pathlib import Path
 
+from embeddings.cluster import ClusterModel, ClusterUnavailable
 from embeddings.encoder import Encoder, SentenceTransformerEncoder
 from embeddings.provision import ModelUnavailable, resolve_model
 from embeddings.settings import EmbeddingsSettings
 from embeddings.tokens import load_token_counter
 
 from . import ann, store
-from .build import BuildReport, ProgressFactory, build_index, load_articles
+from .build import BuildReport, Embedded, ProgressFactory, build_index, load_articles
 from .chunking import ChunkerSettings
 from .search import PassageReader, Searcher
 from .settings import ArticlesSettings, IndexSettings, SearchSettings
@@ -58,8 +59,15 @@ def rebuild(
     progress: ProgressFactory | None = None,
     fetch_progress: bool = True,
     force: bool = False,
+    ray_address: str | None = None,
 ) -> BuildReport:
+    address = ray_address or index.ray_address
+    if address and index.sentence_vectors != "derived":
+        raise ClusterUnavailable('A Ray build derives sentence vectors from their passages: set index.sentence_vectors = "derived" to build on Ray.')
     source, fingerprint = resolve_model(embeddings.model, embeddings.cache_dir, progress=fetch_progress)
+    cluster = None
+    if address:
+        cluster = RayCluster(address, ClusterModel(embeddings.model, fingerprint, str(embeddings.cache_dir), embeddings.device, embeddings.batch_size), index.ray_workers)
     return build_index(
         articles_folder=articles.folder,
         index_dir=index.folder,
@@ -71,7 +79,23 @@ def rebuild(
         progress=progress,
         force=force,
         vector_index=index.vector_index,
+        sentence_kind=index.sentence_vectors,
+        cluster=cluster,
     )
+
+
+@dataclass(frozen=True)
+class RayCluster:
+    """retrieval.build.Cluster on Ray (embeddings.cluster, the optional `cluster` extra)."""
+
+    address: str
+    model: ClusterModel
+    workers: int | None = None
+
+    def embed(self, texts: list[str], titles: list[str], spans: list[list[tuple[int, int]]], *, batch: int) -> Embedded:
+        from embeddings.cluster import embed_on_ray  # Ray is imported only when a build uses it
+
+        return embed_on_ray(self.address, self.model, texts, titles, spans, batch=batch, workers=self.workers)
 
 
 def open_engine(

@@ -245,26 +245,42 @@ class Searcher:
         return out
 
     def _read_many(self, items: list[tuple[str, list[Scored]]]) -> list[list[Read]]:
-        """One reader pass over the windows of several questions (the bot batches waiting questions)."""
+        """Read the best window of every question in one pass, then the others' next windows in a second.
+
+        A question whose best window already holds an answer the reader would state is settled:
+        no window read later could refuse it, so reading on would only cost time (a window is
+        ~130 ms on two cores). The bot batches waiting questions, so both passes are shared.
+        """
         assert self.reader is not None
+        settled = max(ANSWER_MIN_MARGIN, self.settings.reader_min_margin, self.settings.reader_min_margin_other_language)
         plans = [(question, self.reading_windows(scored)) for question, scored in items]
+        first = self._read_windows([(question, windows[:1]) for question, windows in plans])
+        rest = [(question, windows[1:]) if reads and reads[0].margin < settled else (question, []) for (question, windows), reads in zip(plans, first)]
+        more = self._read_windows(rest) if any(windows for _, windows in rest) else [[] for _ in rest]
+        out = [a + b for a, b in zip(first, more)]
+        for (question, _), reads in zip(plans, out):
+            with self._query_lock:
+                self._reads[question] = reads
+                self._reads.move_to_end(question)
+                while len(self._reads) > QUERY_CACHE_SIZE:
+                    self._reads.popitem(last=False)
+        return out
+
+    def _read_windows(self, plans: list[tuple[str, list[tuple[int, int, int]]]]) -> list[list[Read]]:
+        """One reader pass over the given windows of several questions."""
+        assert self.reader is not None
         questions = [q for q, windows in plans for _ in windows]
         passages = [self._chunks[pos].text[lo:hi] for _, windows in plans for pos, lo, hi in windows]
         readings = list(self.reader.read(questions, passages)) if passages else []
         out: list[list[Read]] = []
         at = 0
-        for question, windows in plans:
+        for _, windows in plans:
             reads = []
             for pos, lo, _ in windows:
                 r = readings[at]
                 at += 1
                 reads.append(Read(pos, float(r.margin), lo + r.start, lo + r.end, r.text))
             out.append(reads)
-            with self._query_lock:
-                self._reads[question] = reads
-                self._reads.move_to_end(question)
-                while len(self._reads) > QUERY_CACHE_SIZE:
-                    self._reads.popitem(last=False)
         return out
 
     def _rerank(self, scored: list[Scored], reads: list[Read], answer: Read | None) -> list[Scored]:

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from .ann import AUTO_EXACT_BELOW, VectorIndex
 from .chunking import ChunkerSettings
+
+
+# How sentence vectors are made: "derived" pools each sentence's tokens from its passage's single
+# forward pass; "separate" embeds every sentence again on its own (twice the model time).
+SentenceVectors = Literal["derived", "separate"]
 
 
 class ArticlesSettings(BaseModel):
@@ -23,6 +29,16 @@ class IndexSettings(ChunkerSettings):
     vector_index: VectorIndex = Field(
         "auto",
         description=f"Vector search: auto is exact below {AUTO_EXACT_BELOW:,} passages and HNSW (approximate, a few ms even at 1M) above; or exact, hnsw, ivf.",
+    )
+    # Where embedding runs: unset, in this process; a Ray address, on that cluster's workers
+    # (embeddings.cluster; `pip install -e '.[cluster]'`). Not recorded in the index: a build on
+    # Ray gives the same vectors as a local one (tests/test_cluster.py).
+    ray_address: str | None = Field(None, description="Embed on a Ray cluster: local (a Ray instance on this machine), auto (the running cluster, else local) or an address such as ray://head:10001.")
+    ray_workers: int | None = Field(None, ge=1, le=10_000, description="Ray workers, each holding the model once; unset: one per GPU, or per two CPU cores of the cluster.")
+    # Not a chunker key either: changing it re-embeds, but the chunks stay as they are.
+    sentence_vectors: SentenceVectors = Field(
+        "derived",
+        description="derived: each sentence's vector comes from its passage's forward pass (one pass per passage); separate: every sentence is embedded again on its own (twice the time).",
     )
 
 

@@ -3,7 +3,7 @@
 Layout of the index folder:
     CURRENT                  name of the generation in use, replaced atomically
     generations/<name>/      manifest.json, chunks.jsonl, articles.json, passages.faiss, sentences.npy
-    cache/<model>.npy|.json  vectors by content hash, so unchanged passages are never re-embedded
+    cache/<model>/*.npz      vectors by content hash, so unchanged passages are never re-embedded (retrieval.vector_cache)
 
 A rebuild writes a new generation and only then points CURRENT at it (os.replace is atomic),
 so a rebuild killed at any moment leaves the previous index in use. Nothing is pickled: JSON,
@@ -71,6 +71,9 @@ class Manifest:
     # What holds the passage vectors (retrieval.ann's plan: exact, HNSW or IVF and their settings).
     # Absent from manifests written before it existed, which were all exact.
     vector_index: dict[str, Any] = field(default_factory=lambda: dict(ann.EXACT))
+    # How the sentence vectors were made (retrieval.build.SentenceVectors). Absent from manifests
+    # written before sentences were derived from their passage's pass, which embedded them apart.
+    sentence_vectors: str = "separate"
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=2, sort_keys=True)
@@ -200,39 +203,6 @@ def load(index_dir: Path) -> StoredIndex:
     ):
         raise IndexDamaged(f"The index at {index_dir} is incomplete (its parts disagree): run `seedqa index` to rebuild it.")
     return StoredIndex(manifest, articles, chunks, passages, sentence_vectors, owner, folder)
-
-
-class VectorCache:
-    """Vectors by content hash for one model, kept between rebuilds in one .npz (keys and vectors together)."""
-
-    def __init__(self, index_dir: Path, model_fingerprint: str) -> None:
-        stem = hashlib.sha256(model_fingerprint.encode()).hexdigest()[:16]
-        self._path = index_dir / "cache" / f"{stem}.npz"
-        self._vectors: dict[str, np.ndarray] = {}
-        try:
-            with np.load(self._path, allow_pickle=False) as data:
-                self._vectors = dict(zip(data["keys"].tolist(), data["vectors"]))
-        except (OSError, ValueError, KeyError):
-            self._vectors = {}  # a missing or damaged cache only costs re-embedding
-
-    def get(self, key: str) -> np.ndarray | None:
-        return self._vectors.get(key)
-
-    def put(self, key: str, vector: np.ndarray) -> None:
-        self._vectors[key] = vector
-
-    def save(self, keep: set[str]) -> None:
-        """Persist only what the current corpus uses, so the cache does not grow without bound."""
-        keys = [k for k in self._vectors if k in keep]
-        if not keys:
-            return
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._path.with_name(f".{self._path.stem}.{os.getpid()}.tmp.npz")
-        try:
-            np.savez(tmp, keys=np.array(keys), vectors=np.stack([self._vectors[k] for k in keys]).astype(np.float32))
-            os.replace(tmp, self._path)
-        finally:
-            tmp.unlink(missing_ok=True)
 
 
 def _chunk_record(chunk: Chunk) -> dict[str, Any]:

@@ -82,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("index", help="build or refresh the index from the articles folder")
     p.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
+    p.add_argument("--ray", metavar="ADDRESS", help="embed on a Ray cluster: local, auto, or an address such as ray://head:10001 (needs the cluster extra)")
     p.set_defaults(handler=cmd_index)
 
     p = sub.add_parser("ask", help="answer a question (or one per line from stdin) with cited passages")
@@ -109,14 +110,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     started = time.perf_counter()
-    report = rebuild(settings.articles, settings.index, settings.embeddings, progress=_RichBuildProgress, force=args.force)
+    report = rebuild(settings.articles, settings.index, settings.embeddings, progress=_RichBuildProgress, force=args.force, ray_address=args.ray)
     elapsed = time.perf_counter() - started
     if report.up_to_date:
         out.print(f"Index is up to date: {report.articles} articles, {report.chunks} passages ({elapsed:.1f} s). Use --force to rebuild anyway.")
     else:
         out.print(
             f"Indexed {report.articles} articles into {report.chunks} passages and {report.sentences} sentences "
-            f"at {settings.index.folder} ({report.embedded} embedded, {report.reused} reused, {elapsed:.1f} s)."
+            f"at {settings.index.folder} ({report.embedded} passages embedded, {report.reused} reused, {elapsed:.1f} s)."
         )
     return 0
 
@@ -171,7 +172,7 @@ def cmd_bot(args: argparse.Namespace, settings: Settings) -> int:
         engine = open_engine(settings.articles, settings.index, settings.search, settings.embeddings)
     except IndexMissing:  # a first start needs only the token: build the index it would ask for
         err.print(f"seedqa: no index at {settings.index.folder} yet; building it from {settings.articles.folder} first.")
-        cmd_index(argparse.Namespace(force=False), settings)
+        cmd_index(argparse.Namespace(force=False, ray=None), settings)
         engine = open_engine(settings.articles, settings.index, settings.search, settings.embeddings)
     for warning in engine.warnings:
         err.print(f"seedqa: warning: {escape(warning)}")

@@ -64,13 +64,23 @@ def test_an_off_topic_question_is_refused_without_the_closest_passages_offer(ind
     assert answer.abstained and not answer.topic_present
 
 
-def test_the_reader_reads_only_windows_of_the_best_passages(index_dir: Path) -> None:
+def test_the_reader_stops_at_the_best_window_when_it_holds_the_answer(index_dir: Path) -> None:
     reader = FakeReader(ANSWERS)
     searcher = searcher_with(index_dir, reader, reader_passages=2)
-    searcher.search(JEJU)
-    assert len(reader.calls) == 1 and len(reader.calls[0]) == 2
+    answer = searcher.search(JEJU)
+    assert answer.answer is not None and [len(c) for c in reader.calls] == [1]
     searcher.search(JEJU, k=5)  # "More results" pages on without reading again
     assert len(reader.calls) == 1
+
+
+def test_the_reader_reads_the_next_best_passages_before_refusing(index_dir: Path) -> None:
+    reader = FakeReader(ANSWERS)
+    searcher = searcher_with(index_dir, reader, reader_passages=3)
+    plain = searcher_with(index_dir, None).search(NEAR_MISS, k=5, abstain=False)
+    assert searcher.search(NEAR_MISS).abstained
+    assert [len(c) for c in reader.calls] == [1, 2]
+    read = [passage for call in reader.calls for _, passage in call]
+    assert all(any(window in r.text for r in plain.results) for window in read)
 
 
 def test_reading_leaves_the_ranking_as_measured_best(index_dir: Path) -> None:
@@ -108,9 +118,10 @@ def test_waiting_questions_are_read_in_one_pass(index_dir: Path) -> None:
     searcher = searcher_with(index_dir, reader)
     questions = [JEJU, NEAR_MISS, "Long An có bao nhiêu dự án đầu tư của Nhật Bản?"]
     searcher.prepare(questions)
-    assert len(reader.calls) == 1 and len(reader.calls[0]) == 3 * SearchSettings().reader_passages
+    # One pass over the three best windows; one over the next windows of the two still unanswered.
+    assert [len(c) for c in reader.calls] == [3, 2 * (SearchSettings().reader_passages - 1)]
     answers = [searcher.search(q) for q in questions]
-    assert len(reader.calls) == 1  # every search found its reading ready
+    assert len(reader.calls) == 2  # every search found its reading ready
     assert answers[0].answer is not None and answers[1].abstained
 
 

@@ -18,7 +18,7 @@ import pytest
 from fakes import SEEDS, FakeEncoder, FakeModel, build, install_fake_model
 from retrieval import engine, store
 from retrieval.articles import load_folder
-from retrieval.build import NoArticles
+from retrieval.build import BATCH_PASSAGES, NoArticles
 from retrieval.chunking import ChunkerSettings
 from retrieval.search import Searcher
 from retrieval.settings import ArticlesSettings, IndexSettings, SearchSettings
@@ -49,6 +49,15 @@ def edit_one_article(corpus: Path) -> None:
     path.write_text(text.replace(anchor, anchor + ADDED_SENTENCE), encoding="utf-8")
 
 
+def many_articles(folder: Path, count: int) -> Path:
+    """`count` short articles of one passage each, all different: a corpus of many batches."""
+    folder.mkdir(parents=True)
+    for i in range(count):
+        body = f"Tỉnh số {i} đón đoàn công tác thứ {i} đến thăm và làm việc. Hai bên ký {i} thỏa thuận hợp tác mới."
+        (folder / f"{i:04d}.txt").write_text(f"Tin số {i}\n\n{body}\n", encoding="utf-8")
+    return folder
+
+
 def jeju_answers(index_dir: Path) -> bool:
     searcher = Searcher(store.load(index_dir), FakeEncoder(), SearchSettings())
     answer = searcher.search(JEJU)
@@ -68,7 +77,7 @@ def test_manifest_records_what_built_the_index(corpus: Path, tmp_path: Path) -> 
     assert sorted(manifest.articles) == sorted(p.name for p in SEEDS.glob("*.txt"))
     assert manifest.chunk_count == report.chunks and manifest.sentence_count == report.sentences
     assert {"faiss-cpu", "bm25s"} <= set(manifest.versions)
-    assert report.embedded == len(set(encoder.documents)) > 0 and report.reused == 0
+    assert report.embedded == len({c.content_hash for c in store.load(tmp_path / "index").chunks}) > 0 and report.reused == 0
 
 
 def test_unchanged_rebuild_loads_no_model(built: Path, corpus: Path) -> None:
@@ -93,7 +102,7 @@ def test_editing_one_article_embeds_only_its_changed_texts(built: Path, corpus: 
     encoder = FakeEncoder()
     report = build(corpus, built, encoder)
     assert not report.up_to_date
-    assert 0 < report.embedded <= 3  # the changed passage and its new or changed sentence(s)
+    assert report.embedded == 1  # the passage holding the new sentence
     assert report.reused > 10 * report.embedded
     edited = next(a for a in load_folder(corpus) if a.source_file == EDITED_SEED)
     assert encoder.documents and all(text in edited.text for text in encoder.documents)
@@ -139,7 +148,7 @@ def test_nothing_in_the_index_is_a_pickle(built: Path, corpus: Path) -> None:
             assert np.load(path, allow_pickle=False).dtype == np.float32
         elif path.suffix == ".npz":
             with np.load(path, allow_pickle=False) as data:
-                assert {k: data[k].dtype.kind for k in data.files} == {"keys": "U", "vectors": "f"}
+                assert {k: data[k].dtype.kind for k in data.files} == {"keys": "U", "vectors": "f", "dimension": "i"}
         elif path.suffix in {".json", ".jsonl"}:
             for line in path.read_text(encoding="utf-8").splitlines() if path.suffix == ".jsonl" else [path.read_text(encoding="utf-8")]:
                 json.loads(line)
@@ -261,27 +270,34 @@ def test_failed_write_keeps_the_previous_index(built: Path, corpus: Path, monkey
 
 
 class InterruptedEncoder(FakeEncoder):
-    """Ctrl-C arrives while the third batch of texts is being embedded."""
+    """Ctrl-C arrives while the third batch of passages is being embedded."""
 
-    def encode_documents(self, texts: Any, titles: Any) -> np.ndarray:
-        if len(self.documents) >= 64:
+    def __init__(self) -> None:
+        super().__init__()
+        self.passages = 0
+
+    def encode_passages(self, texts: Any, titles: Any, sentences: Any) -> tuple[np.ndarray, list[np.ndarray]]:
+        if self.passages >= 2 * BATCH_PASSAGES:
             raise KeyboardInterrupt
-        return super().encode_documents(texts, titles)
+        self.passages += len(texts)
+        return super().encode_passages(texts, titles, sentences)
 
 
-def test_interrupted_build_keeps_what_it_embedded(corpus: Path, tmp_path: Path) -> None:
+def test_interrupted_build_keeps_what_it_embedded(tmp_path: Path) -> None:
     """Embedding takes minutes on a laptop; Ctrl-C must not throw away the batches already done."""
+    corpus = many_articles(tmp_path / "articles", 100)
     index_dir = tmp_path / "index"
     interrupted = InterruptedEncoder()
     with pytest.raises(KeyboardInterrupt):
         build(corpus, index_dir, interrupted)
-    assert len(interrupted.documents) == 64
+    assert interrupted.passages == 2 * BATCH_PASSAGES
     with pytest.raises(IndexMissing):
         store.load(index_dir)  # nothing half-built is served
-    report = build(corpus, index_dir, FakeEncoder())
-    assert report.reused == 64
+    encoder = FakeEncoder()
+    report = build(corpus, index_dir, encoder)
+    assert report.reused == 2 * BATCH_PASSAGES
     assert report.embedded + report.reused == build(corpus, tmp_path / "fresh", FakeEncoder()).embedded
-    assert jeju_answers(index_dir)
+    assert store.load(index_dir).manifest.chunk_count == report.chunks
 
 
 KILLED_BUILD = textwrap.dedent(
@@ -342,3 +358,57 @@ def test_sigkill_during_rebuild_keeps_the_previous_index(built: Path, corpus: Pa
     assert jeju_answers(built)
     # ...and the killed build's staging folder does not stay on disk forever.
     assert not any(p.name.startswith(".building-") for p in (built / store.GENERATIONS).iterdir())
+
+
+RESUMED_BUILD = textwrap.dedent(
+    """
+    import sys, time
+    sys.path[:0] = [{repo!r}, {tests!r}]
+    from pathlib import Path
+    from retrieval import build as build_module
+    from fakes import FakeEncoder, build
+
+    build_module.SHARD_PASSAGES = build_module.BATCH_PASSAGES  # a shard per batch, so the test stays small
+
+    class SlowEncoder(FakeEncoder):
+        batches = 0
+
+        def encode_passages(self, texts, titles, sentences):
+            if self.batches == 3:
+                print("ready", flush=True)
+                time.sleep(60)
+            self.batches += 1
+            return super().encode_passages(texts, titles, sentences)
+
+    build(Path({corpus!r}), Path({index!r}), SlowEncoder())
+    """
+)
+
+
+def test_a_build_killed_mid_embedding_resumes_with_what_is_missing(tmp_path: Path) -> None:
+    """kill -9 during a long first build: the next build embeds only the passages not yet written."""
+    corpus = many_articles(tmp_path / "articles", 5 * BATCH_PASSAGES)
+    index_dir = tmp_path / "index"
+    script = RESUMED_BUILD.format(repo=str(REPO), tests=str(REPO / "tests"), corpus=str(corpus), index=str(index_dir))
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline() if proc.stdout else ""
+        assert line.strip() == "ready", f"the build did not reach its fourth batch: {line!r} {proc.stderr.read() if proc.stderr else ''}"
+        os.kill(proc.pid, signal.SIGKILL)
+        assert proc.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    with pytest.raises(IndexMissing):
+        store.load(index_dir)
+    encoder = FakeEncoder()
+    report = build(corpus, index_dir, encoder)
+    assert report.reused == 3 * BATCH_PASSAGES and report.embedded == report.chunks - 3 * BATCH_PASSAGES
+    fresh = build(corpus, tmp_path / "fresh", FakeEncoder())
+    resumed, whole = store.load(index_dir), store.load(tmp_path / "fresh")
+    assert np.array_equal(resumed.sentence_vectors, whole.sentence_vectors)
+    assert np.array_equal(resumed.passages.reconstruct_n(0, resumed.passages.ntotal), whole.passages.reconstruct_n(0, whole.passages.ntotal))
+    assert fresh.embedded == report.chunks
+    # The finished build folded its shards into one file per kind of vector.
+    assert len(list((index_dir / "cache").rglob("*.npz"))) == 2

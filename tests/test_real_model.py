@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from retrieval.evaluation import Report, evaluate, read_questions
@@ -113,3 +114,17 @@ def test_cli_reads_questions_from_stdin_and_writes_json_lines(index_dir: Path) -
         assert set(top) == {"rank", "score", "text", "highlight", "article", "paragraph"}
         assert "answer" in line
         assert top["article"]["source_file"] == "001_ba5425dd328a78c0.txt" and "Nguyễn Văn Út" in top["text"]
+
+
+def test_passages_embedded_with_their_sentences_keep_their_own_vectors(searcher: Searcher) -> None:
+    """One pass gives the passage vector (as embedding it alone does) and each sentence's vector."""
+    encoder = searcher.encoder
+    chunks = searcher.index.chunks[:4]
+    texts, titles = [c.text for c in chunks], [c.title for c in chunks]
+    passages, sentences = encoder.encode_passages(texts, titles, [[(s.start, s.end) for s in c.sentences] for c in chunks])
+    alone = encoder.encode_documents(texts, titles)
+    assert float((passages * alone).sum(axis=1).min()) > 0.9999
+    assert [len(s) for s in sentences] == [len(c.sentences) for c in chunks]
+    # Each sentence's vector is nearest to its own passage's vector among these passages.
+    for i, vectors in enumerate(sentences):
+        assert all(int(np.argmax(passages @ v)) == i for v in vectors)
