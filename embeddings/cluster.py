@@ -112,7 +112,7 @@ def embed_on_ray(
         num_cpus=cpus,
         num_gpus=1 if gpu else 0,
     )
-    batches = data.iter_batches(batch_size=None, batch_format="numpy")
+    batches = iter(data.iter_batches(batch_size=None, batch_format="numpy"))
     while True:
         try:
             out = next(batches)
