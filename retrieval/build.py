@@ -90,7 +90,7 @@ def build_index(
     progress: ProgressFactory | None = None,
     force: bool = False,
     vector_index: ann.VectorIndex = "auto",
-    sentence_kind: SentenceVectors = "derived",
+    sentence_kind: SentenceVectors = "separate",
     cluster: Cluster | None = None,
 ) -> BuildReport:
     articles = load_articles(articles_folder)

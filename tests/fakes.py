@@ -98,6 +98,9 @@ def build(articles: Path, index_dir: Path, encoder: FakeEncoder, chunker: Chunke
         model_fingerprint=encoder.fingerprint,
         count_tokens=count_words,
         load_encoder=options.pop("load_encoder", lambda: encoder),
+        # The one-pass path (what a Ray build uses); the default, sentences embedded apart, is
+        # the same for a bag-of-words fake and runs with the real model in tests/test_real_model.py.
+        sentence_kind=options.pop("sentence_kind", "derived"),
         **options,
     )
 
