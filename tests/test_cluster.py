@@ -33,15 +33,17 @@ def test_a_ray_build_keeps_sentence_vectors_derived(tmp_path: Path) -> None:
 
 
 @pytest.mark.model
-def test_the_index_built_on_a_local_ray_instance_equals_the_local_build(real_index_dir: Path, tmp_path: Path) -> None:
+def test_the_index_built_on_a_local_ray_instance_equals_the_local_build(tmp_path: Path) -> None:
     ray = pytest.importorskip("ray")
+    seeds = ArticlesSettings(folder=REPO / "seeds")
+    here = rebuild(seeds, IndexSettings(folder=tmp_path / "here", sentence_vectors="derived"), EmbeddingsSettings(), fetch_progress=False)
     try:
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-        report = rebuild(ArticlesSettings(folder=REPO / "seeds"), IndexSettings(folder=tmp_path / "index"), EmbeddingsSettings(), fetch_progress=False, ray_address="local")
+        report = rebuild(seeds, IndexSettings(folder=tmp_path / "ray", sentence_vectors="derived"), EmbeddingsSettings(), fetch_progress=False, ray_address="local")
     finally:
         ray.shutdown()
-    assert report.embedded == report.chunks > 0
-    local, remote = store.load(real_index_dir), store.load(tmp_path / "index")
+    assert report.embedded == report.chunks == here.chunks > 0
+    local, remote = store.load(tmp_path / "here"), store.load(tmp_path / "ray")
     assert [c.text for c in remote.chunks] == [c.text for c in local.chunks]
     passages = lambda index: index.passages.reconstruct_n(0, index.passages.ntotal)  # noqa: E731
     # The same model on the same CPU: equal up to float rounding in differently padded batches.
