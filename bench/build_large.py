@@ -17,7 +17,8 @@ each paragraph given a numbered first sentence so no two passages are the same t
 
 Run from the repository root:
     nice -n 19 .venv/bin/python bench/build_large.py [--passages 100000] [--write]
-About 10 minutes on two cores; the corpus (~0.3 GB) and indexes go to .seedqa/bench/large/.
+About 15 minutes on two cores (each of its three builds chunks 100k passages with the real
+tokenizer); the corpus (~0.3 GB) and indexes go to .seedqa/bench/large/.
 """
 
 from __future__ import annotations
