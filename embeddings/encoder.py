@@ -37,6 +37,16 @@ class Encoder(Protocol):
     def encode_passages(self, texts: Sequence[str], titles: Sequence[str | None], sentences: Sequence[Sequence[tuple[int, int]]]) -> tuple[np.ndarray, list[np.ndarray]]: ...
 
 
+def encode_sentences_apart(
+    encoder: Encoder, texts: Sequence[str], titles: Sequence[str | None], sentences: Sequence[Sequence[tuple[int, int]]]
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """What `encode_passages` returns, with every sentence embedded on its own as a document (two passes of the model)."""
+    passages = encoder.encode_documents(texts, titles)
+    flat = encoder.encode_documents([t[a:b] for t, spans in zip(texts, sentences) for a, b in spans], [title for title, spans in zip(titles, sentences) for _ in spans])
+    bounds = np.cumsum([0, *(len(spans) for spans in sentences)])
+    return passages, [flat[bounds[i] : bounds[i + 1]] for i in range(len(texts))]
+
+
 @dataclass(frozen=True)
 class DocumentPrompt:
     """A document prompt with a title slot, such as EmbeddingGemma's `title: none | text: `."""
@@ -132,9 +142,7 @@ class SentenceTransformerEncoder:
         pooling = next((i for i, m in enumerate(modules) if type(m).__name__ == "Pooling"), None)
         if pooling is None or getattr(modules[pooling], "pooling_mode", "mean") != "mean":
             # A model that does not mean-pool its tokens cannot pool a sentence's share of them.
-            flat = self.encode_documents([t[a:b] for t, spans in zip(texts, sentences) for a, b in spans], [title for title, spans in zip(titles, sentences) for _ in spans])
-            bounds = np.cumsum([0, *(len(spans) for spans in sentences)])
-            return self.encode_documents(texts, titles), [flat[bounds[i] : bounds[i + 1]] for i in range(len(texts))]
+            return encode_sentences_apart(self, texts, titles, sentences)
         heads = modules[pooling + 1 :]  # EmbeddingGemma: Dense, Dense, Normalize
         order = sorted(range(len(texts)), key=lambda i: len(prompts[i]) + len(texts[i]))  # similar lengths, little padding
         for lo in range(0, len(order), self._batch_size):

@@ -18,7 +18,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
-from embeddings.encoder import Encoder
+from embeddings.encoder import Encoder, encode_sentences_apart
 from embeddings.tokens import TokenCounter
 
 from . import ann
@@ -194,13 +194,8 @@ def _embed_here(encoder: Encoder, texts: list[str], titles: list[str], spans: li
     for lo in range(0, len(texts), BATCH_PASSAGES):
         rows = list(range(lo, min(lo + BATCH_PASSAGES, len(texts))))
         part_texts, part_titles, part_spans = texts[lo : rows[-1] + 1], titles[lo : rows[-1] + 1], spans[lo : rows[-1] + 1]
-        if derived:
-            passage_vectors, sentence_vectors = encoder.encode_passages(part_texts, part_titles, part_spans)
-        else:
-            passage_vectors = encoder.encode_documents(part_texts, part_titles)
-            flat = encoder.encode_documents([t[a:b] for t, sp in zip(part_texts, part_spans) for a, b in sp], [title for title, sp in zip(part_titles, part_spans) for _ in sp])
-            bounds = np.cumsum([0, *(len(sp) for sp in part_spans)])
-            sentence_vectors = [flat[bounds[i] : bounds[i + 1]] for i in range(len(part_texts))]
+        embed = encoder.encode_passages if derived else partial(encode_sentences_apart, encoder)
+        passage_vectors, sentence_vectors = embed(part_texts, part_titles, part_spans)
         yield rows, passage_vectors, list(sentence_vectors)
 
 

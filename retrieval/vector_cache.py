@@ -46,17 +46,10 @@ class VectorCache:
     def __contains__(self, key: str) -> bool:
         return key in self._where
 
-    def __len__(self) -> int:
-        return len(self._where)
-
     def put(self, keys: Sequence[str], vectors: np.ndarray) -> None:
         """Keep vectors until the next `flush` writes them to disk (and only then count them as cached)."""
         self._pending_keys.extend(keys)
         self._pending_vectors.append(np.asarray(vectors, dtype=np.float32))
-
-    @property
-    def pending(self) -> int:
-        return len(self._pending_keys)
 
     def flush(self) -> None:
         """Write what was put since the last flush as one shard."""

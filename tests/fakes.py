@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from embeddings.encoder import encode_sentences_apart
 from retrieval.build import BuildReport, build_index
 from retrieval.chunking import ChunkerSettings
 from retrieval.folding import folded_tokens
@@ -67,11 +68,7 @@ class FakeEncoder:
 
     def encode_passages(self, texts: Sequence[str], titles: Sequence[str | None], sentences: Sequence[Sequence[tuple[int, int]]]) -> tuple[np.ndarray, list[np.ndarray]]:
         """Bag-of-words vectors have no context to derive from: each sentence is encoded as a document."""
-        passages = self.encode_documents(texts, titles)
-        spans = [(text[a:b], title) for text, title, spans in zip(texts, titles, sentences) for a, b in spans]
-        flat = self.encode_documents([t for t, _ in spans], [title for _, title in spans])
-        counts = np.cumsum([0, *(len(s) for s in sentences)])
-        return passages, [flat[counts[i] : counts[i + 1]] for i in range(len(texts))]
+        return encode_sentences_apart(self, texts, titles, sentences)
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), self._dimension), dtype=np.float32)

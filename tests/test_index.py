@@ -330,24 +330,30 @@ KILLED_BUILD = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("phase", ["encoding", "writing"])
-def test_sigkill_during_rebuild_keeps_the_previous_index(built: Path, corpus: Path, phase: str) -> None:
-    """kill -9 (or a power cut) in the middle of `seedqa index`: questions still get answers."""
-    before = store.load(built).manifest
-    edit_one_article(corpus)
-    script = KILLED_BUILD.format(repo=str(REPO), tests=str(REPO / "tests"), phase=phase, corpus=str(corpus), index=str(built))
+def kill_when_ready(script: str, stage: str, check: Callable[[], bool] | None = None) -> None:
+    """Run a build script until it prints "ready" (it then stalls), check what is on disk, and kill -9 it."""
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline() if proc.stdout else ""
-        assert line.strip() == "ready", f"the build did not reach {phase}: {line!r} {proc.stderr.read() if proc.stderr else ''}"
-        if phase == "writing":
-            assert any(p.name.startswith(".building-") for p in (built / store.GENERATIONS).iterdir())
+        assert line.strip() == "ready", f"the build did not reach {stage}: {line!r} {proc.stderr.read() if proc.stderr else ''}"
+        if check is not None:
+            assert check()
         os.kill(proc.pid, signal.SIGKILL)
         assert proc.wait(timeout=10) == -signal.SIGKILL
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.parametrize("phase", ["encoding", "writing"])
+def test_sigkill_during_rebuild_keeps_the_previous_index(built: Path, corpus: Path, phase: str) -> None:
+    """kill -9 (or a power cut) in the middle of `seedqa index`: questions still get answers."""
+    before = store.load(built).manifest
+    edit_one_article(corpus)
+    script = KILLED_BUILD.format(repo=str(REPO), tests=str(REPO / "tests"), phase=phase, corpus=str(corpus), index=str(built))
+    check = (lambda: any(p.name.startswith(".building-") for p in (built / store.GENERATIONS).iterdir())) if phase == "writing" else None
+    kill_when_ready(script, phase, check)
     after = store.load(built).manifest
     assert after.corpus_hash == before.corpus_hash and after.built_at == before.built_at
     assert jeju_answers(built)
@@ -390,16 +396,7 @@ def test_a_build_killed_mid_embedding_resumes_with_what_is_missing(tmp_path: Pat
     corpus = many_articles(tmp_path / "articles", 5 * BATCH_PASSAGES)
     index_dir = tmp_path / "index"
     script = RESUMED_BUILD.format(repo=str(REPO), tests=str(REPO / "tests"), corpus=str(corpus), index=str(index_dir))
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        line = proc.stdout.readline() if proc.stdout else ""
-        assert line.strip() == "ready", f"the build did not reach its fourth batch: {line!r} {proc.stderr.read() if proc.stderr else ''}"
-        os.kill(proc.pid, signal.SIGKILL)
-        assert proc.wait(timeout=10) == -signal.SIGKILL
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    kill_when_ready(script, "its fourth batch")
     with pytest.raises(IndexMissing):
         store.load(index_dir)
     encoder = FakeEncoder()
