@@ -10,7 +10,11 @@ hits), then every question new, with the bot's batching of waiting questions and
 The per-user rate limit is lifted for the run (each user asks far faster than the default
 10 a minute allows); Telegram's own flood limits (AIORateLimiter) stay on.
 
-Run from the repository root:  .venv/bin/python bench/bot_load.py [--users 50] [--questions 20] [--fake] [--write]
+With --swaps N, one more phase (its own section of BENCHMARKS.md): every question new while N
+index rebuilds land, each adding an article, on a copy of the index the bot follows as
+`seedqa bot` does (bot/refresh.py); every question must still be answered exactly once.
+
+Run from the repository root:  .venv/bin/python bench/bot_load.py [--users 50] [--questions 20] [--fake] [--swaps 3] [--write]
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -40,6 +45,31 @@ from retrieval.search import Searcher  # noqa: E402
 
 QUESTIONS = ROOT / "tests" / "eval" / "questions.jsonl"
 FIRST_USER = 100_000
+
+
+# The articles the swap phase adds, one per rebuild.
+NEW_ARTICLES = [
+    ("Kiên Giang ký kết với tập đoàn Zentaro tại Osaka", "Tỉnh Kiên Giang đã ký biên bản hợp tác với tập đoàn Zentaro tại Osaka về nuôi trồng hải sản."),
+    ("Cà Mau mời gọi nhà đầu tư Seoul", "Đoàn công tác Cà Mau gặp Hiệp hội Doanh nghiệp Seoul để giới thiệu dự án điện gió Khánh Bình."),
+    ("Đồng Tháp đưa sen sang Nagoya", "Sở Công Thương Đồng Tháp khai trương điểm bán sen Tháp Mười đầu tiên tại Nagoya."),
+    ("Bến Tre giới thiệu dừa tại Busan", "Hội chợ Busan có gian hàng dừa Bến Tre của 12 doanh nghiệp."),
+]
+
+
+def rebuilder(fake: bool) -> Callable[[Path, Path], None]:
+    """How the swap phase rebuilds its copy of the index: as `seedqa index` would, in this process."""
+    if fake:
+        from fakes import FakeEncoder, build
+
+        return lambda articles, index: (build(articles, index, FakeEncoder()), None)[1]
+    from retrieval.engine import rebuild
+    from seedqa.config import load_settings
+
+    settings = load_settings()
+    return lambda articles, index: (
+        rebuild(settings.articles.model_copy(update={"folder": articles}), settings.index.model_copy(update={"folder": index}), settings.embeddings),
+        None,
+    )[1]
 
 
 def open_searcher(fake: bool) -> tuple[Searcher, str]:
@@ -80,8 +110,20 @@ class Load:
         )
 
 
-def run_load(searcher: Searcher, name: str, ask: Callable[[int, int], str], users: int, per_user: int) -> Load:
-    """`users` closed-loop users at once, user n's i-th question being ask(n, i); a fresh bot for the phase."""
+def run_load(
+    searcher: Searcher,
+    name: str,
+    ask: Callable[[int, int], str],
+    users: int,
+    per_user: int,
+    *,
+    index_dir: Path | None = None,
+    during: Callable[[Callable[[], int]], None] | None = None,
+) -> Load:
+    """`users` closed-loop users at once, user n's i-th question being ask(n, i); a fresh bot for the phase.
+
+    With index_dir the bot follows that index; during (if given) runs beside the users, told how
+    many replies have arrived so far (the swap phase spaces its rebuilds by it)."""
     latencies: list[float] = []
     lock = threading.Lock()
     failures: list[str] = []
@@ -93,7 +135,7 @@ def run_load(searcher: Searcher, name: str, ask: Callable[[int, int], str], user
             reply_times[call.params["chat_id"]].append(call.time)
             replied[call.params["chat_id"]].release()
 
-    with running_bot(searcher, Path(tempfile.mkdtemp()), rate_limit_questions=1000) as bot:
+    with running_bot(searcher, Path(tempfile.mkdtemp()), index_dir=index_dir, rate_limit_questions=1000) as bot:
         bot.api.listeners.append(on_call)
 
         def user(n: int) -> None:
@@ -110,6 +152,8 @@ def run_load(searcher: Searcher, name: str, ask: Callable[[int, int], str], user
 
         started = time.perf_counter()
         threads = [threading.Thread(target=user, args=(n,)) for n in range(users)]
+        if during is not None:
+            threads.append(threading.Thread(target=during, args=(lambda: len(latencies),)))
         for t in threads:
             t.start()
         for t in threads:
@@ -117,6 +161,9 @@ def run_load(searcher: Searcher, name: str, ask: Callable[[int, int], str], user
         elapsed = time.perf_counter() - started
         time.sleep(0.5)  # a late duplicate would have arrived by now
         replies = {FIRST_USER + n: len(bot.api.sent_messages(FIRST_USER + n)) for n in range(users)}
+        swaps = bot.seedqa.refresher.swaps if bot.seedqa.refresher else 0
+    if index_dir is not None:
+        name = f"{name}: {swaps} swaps"
     exact = sum(count == per_user for count in replies.values())
     load = Load(name, users * per_user, exact, sum(replies.values()), failures, latencies, elapsed)
     print(load.row(users))
@@ -130,7 +177,8 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--questions", type=int, default=20, help="questions per user")
     parser.add_argument("--fake", action="store_true", help="use the fake embedder: measures the bot's plumbing without the model")
-    parser.add_argument("--write", action="store_true", help="replace the bot-load section of BENCHMARKS.md")
+    parser.add_argument("--swaps", type=int, default=0, help="run only the swap phase: every question new while this many rebuilds land")
+    parser.add_argument("--write", action="store_true", help="replace the bot-load section (or with --swaps, the bot-swap section) of BENCHMARKS.md")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("bm25s").setLevel(logging.WARNING)
@@ -149,6 +197,8 @@ def main() -> int:
         return lambda user, i: f"{repeated(user, i)} ({phase}{user}.{i})"
 
     print(f"users {args.users} x questions {args.questions}; model: {model}")
+    if args.swaps:
+        return swap_phase(args, searcher, model, new("s"))
     print("| phase | questions | answered exactly once | reply p50 | reply p95 | max | throughput |")
     phases = [run_load(searcher, "eval questions, repeated across users (cache hits after the first asking)", repeated, args.users, args.questions)]
     batch = handlers.MAX_BATCH
@@ -188,6 +238,63 @@ def main() -> int:
         ]
         print(f"Wrote {write_section('bot-load', lines)}")
     return 0 if ok else 1
+
+
+def swap_phase(args: argparse.Namespace, searcher: Searcher, model: str, ask: Callable[[int, int], str]) -> int:
+    """Every question new while `args.swaps` rebuilds land, on a copy of the articles and index."""
+    from retrieval import store
+
+    work = Path(tempfile.mkdtemp())
+    index = work / "index"
+    # The index folder: CURRENT, generations, and the vector cache, so a rebuild embeds only what is new.
+    shutil.copytree(Path(searcher.index.folder).parent.parent, index)
+    articles = work / "articles"
+    shutil.copytree(_articles_folder(args.fake), articles)
+    followed = searcher.with_index(store.load(index))
+    rebuild = rebuilder(args.fake)
+    total = args.users * args.questions
+    rebuild_seconds: list[float] = []
+
+    def rebuilds(answered: Callable[[], int]) -> None:
+        for n in range(args.swaps):  # spread over the run: after 1/(N+1), 2/(N+1), ... of the replies
+            while answered() < total * (n + 1) // (args.swaps + 1):
+                time.sleep(0.05)
+            title, body = NEW_ARTICLES[n % len(NEW_ARTICLES)]
+            (articles / f"zz-added-{n}.md").write_text(f"---\ntitle: {title}\n---\n\n{body}\n", encoding="utf-8")
+            started = time.perf_counter()
+            rebuild(articles, index)
+            rebuild_seconds.append(time.perf_counter() - started)
+
+    print("| phase | questions | answered exactly once | reply p50 | reply p95 | max | throughput |")
+    load = run_load(followed, "every question new, while rebuilds land", ask, args.users, args.questions, index_dir=index, during=rebuilds)
+    ok = load.exact_users == args.users and not load.failures and f": {args.swaps} swaps" in load.name
+    if args.write:
+        lines = [
+            "## The bot while the index is rebuilt (fake Bot API over HTTP)",
+            "",
+            f"{args.users} simulated users, each asking {args.questions} new questions one after another, through the real bot "
+            f"following its index (bot/refresh.py, as `seedqa bot` runs it), while {args.swaps} rebuilds land, each adding one "
+            f"article ({', '.join(f'{s:.1f} s' for s in rebuild_seconds)}, in the same process as the bot, so they compete with it for the two cores). "
+            "A rebuild starts after each quarter of the replies. \"Swaps\": new index generations the bot switched to while answering.",
+            "",
+            "| phase | questions | answered exactly once | reply p50 | reply p95 | max | throughput |",
+            "|---|---:|---|---:|---:|---:|---:|",
+            load.row(args.users),
+            "",
+            *provenance(machine_extra=f"model: {model}; per-user rate limit lifted for the run"),
+        ]
+        print(f"Wrote {write_section('bot-swap', lines)}")
+    return 0 if ok else 1
+
+
+def _articles_folder(fake: bool) -> Path:
+    if fake:
+        from fakes import SEEDS
+
+        return SEEDS
+    from seedqa.config import load_settings
+
+    return load_settings().articles.folder
 
 
 if __name__ == "__main__":

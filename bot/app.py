@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Callable
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
+    Defaults,
     InlineQueryHandler,
     MessageHandler,
     TypeHandler,
@@ -30,6 +33,7 @@ from retrieval.search import Searcher
 from .errors import BotStartError
 from .feedback import FeedbackStore
 from .handlers import SeedQABot
+from .refresh import IndexRefresher
 from .retry import RetryingRateLimiter
 from .settings import BotSettings
 from .texts import text
@@ -66,21 +70,34 @@ def check_settings(settings: BotSettings) -> str:
     return token
 
 
-def build_application(settings: BotSettings, searcher: Searcher) -> tuple[Application[Any, Any, Any, Any, Any, Any], SeedQABot]:
+def build_application(
+    settings: BotSettings,
+    searcher: Searcher,
+    *,
+    index_dir: Path | None = None,
+    refresh_command: Sequence[str] | None = None,
+) -> tuple[Application[Any, Any, Any, Any, Any, Any], SeedQABot]:
+    """The bot over searcher; with index_dir it follows that index's new generations, and with
+    refresh_command (`seedqa add` over the feeds) it also runs that every bot.refresh_minutes."""
     token = check_settings(settings)
     protect_logs(token, settings.webhook_secret.get_secret_value() if settings.webhook_secret else "")
     seedqa = SeedQABot(settings, searcher, secret=token, feedback=FeedbackStore(settings.feedback_db))
+    if index_dir is not None:
+        seedqa.refresher = IndexRefresher(seedqa, index_dir, refresh_minutes=settings.refresh_minutes, refresh_command=refresh_command)
     app = (
         ApplicationBuilder()
         .token(token)
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
+        # Citations link to their articles; a preview card of the first would push the answer off the screen.
+        .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .concurrent_updates(True)  # one slow search must not hold up /start for someone else
         .rate_limiter(RetryingRateLimiter(max_retries_after_429=MAX_RETRIES_AFTER_429))
         .connect_timeout(settings.request_timeout_seconds)
         .read_timeout(settings.request_timeout_seconds)
         .write_timeout(settings.request_timeout_seconds)
-        .post_init(lambda application: announce(application, seedqa))
+        .post_init(lambda application: started(application, seedqa))
+        .post_stop(lambda application: stopping(seedqa))
         .post_shutdown(lambda application: _close(seedqa))
         .build()
     )
@@ -101,6 +118,18 @@ def build_application(settings: BotSettings, searcher: Searcher) -> tuple[Applic
     return app, seedqa
 
 
+async def started(app: Application[Any, Any, Any, Any, Any, Any], seedqa: SeedQABot) -> None:
+    """Once serving: announce the commands, then start following the index (and the feeds)."""
+    await announce(app, seedqa)
+    if seedqa.refresher is not None:
+        seedqa.refresher.start()
+
+
+async def stopping(seedqa: SeedQABot) -> None:
+    if seedqa.refresher is not None:
+        await seedqa.refresher.stop()
+
+
 async def announce(app: Application[Any, Any, Any, Any, Any, Any], seedqa: SeedQABot) -> None:
     """Register the commands in both languages and say what the bot will see in groups."""
     for lang, code in (("en", None), ("vi", "vi")):
@@ -117,9 +146,9 @@ async def announce(app: Application[Any, Any, Any, Any, Any, Any], seedqa: SeedQ
     log.info("@%s is ready: %d articles, %d passages.", bot.username, len(seedqa.articles), len(seedqa.searcher.index.chunks))
 
 
-def run_bot(settings: BotSettings, searcher: Searcher) -> None:
+def run_bot(settings: BotSettings, searcher: Searcher, *, index_dir: Path | None = None, refresh_command: Sequence[str] | None = None) -> None:
     """Serve until interrupted: long polling by default, or a webhook when configured."""
-    app, _ = build_application(settings, searcher)
+    app, _ = build_application(settings, searcher, index_dir=index_dir, refresh_command=refresh_command)
     try:
         if settings.mode == "webhook":
             app.run_webhook(**webhook_options(settings))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from html import escape
 from typing import Callable, Sequence
+from urllib.parse import urlsplit
 
 from retrieval.articles import Article
 from retrieval.search import AnswerSpan, Result
@@ -42,10 +43,27 @@ def size(message: str) -> int:
 
 
 def citation(result: Result, lang: Lang) -> str:
+    """Title, date, where it comes from and the paragraph; with a URL, the title links to the page and its site is named."""
     ref = result.article
     date = f" · {escape(_shorten(ref.date, CITATION_PART_CHARS))}" if ref.date else ""
-    title, source = escape(_shorten(ref.title, CITATION_PART_CHARS)), escape(_shorten(ref.source_file, CITATION_PART_CHARS))
-    return f"📰 <i>{title}</i>{date} · {source}, {text('paragraph', lang)} {result.paragraph}"
+    title = link(f"<i>{escape(_shorten(ref.title, CITATION_PART_CHARS))}</i>", ref.url)
+    source = escape(_shorten(site(ref.url) or ref.source_file, CITATION_PART_CHARS))
+    return f"📰 {title}{date} · {source}, {text('paragraph', lang)} {result.paragraph}"
+
+
+def link(html: str, url: str | None) -> str:
+    """html inside a link to url; only web addresses become links (an article's `url:` line is the user's text)."""
+    if not url or urlsplit(url).scheme not in ("http", "https"):
+        return html
+    return f'<a href="{escape(url, quote=True)}">{html}</a>'
+
+
+def site(url: str | None) -> str | None:
+    """The host a citation names for an article with a URL ("baolongan.vn"), without "www."."""
+    if not url:
+        return None
+    host = urlsplit(url).hostname or ""
+    return host.removeprefix("www.") or None
 
 
 def result_block(result: Result, lang: Lang, *, passage_chars: int = PASSAGE_CHARS) -> str:
@@ -87,7 +105,8 @@ def answer_message(
 def article_messages(article: Article, number: int, lang: Lang) -> list[str]:
     """The cleaned article, numbered paragraphs so a citation's "paragraph N" can be found, split to fit."""
     date = f" · {escape(article.date)}" if article.date else ""
-    header = f"<b>{number}. {escape(article.title)}</b>\n<i>{escape(article.source_file)}{date}</i>"
+    source = escape(article.url) if article.url else escape(article.source_file)
+    header = f"<b>{number}. {link(escape(article.title), article.url)}</b>\n<i>{source}{date}</i>"
     blocks = [header]
     for paragraph in article.paragraphs:
         pieces = plain_pieces(f"[{paragraph.number}] {paragraph.text}", TELEGRAM_LIMIT)

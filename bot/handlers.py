@@ -12,8 +12,9 @@ import logging
 import secrets
 from collections import OrderedDict, deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
+from typing import TYPE_CHECKING
 
 from telegram import (
     InlineKeyboardButton,
@@ -38,6 +39,9 @@ from .callbacks import BadCallback, Callback, CallbackCodec
 from .feedback import FeedbackStore
 from .settings import BotSettings
 from .texts import Lang, lang_of_user, text
+
+if TYPE_CHECKING:
+    from .refresh import IndexRefresher
 
 log = logging.getLogger(__name__)
 
@@ -65,18 +69,34 @@ class ShownAnswer:
     chat_id: int
     shown: dict[int, dict[str, object]]  # rank -> the result as shown, for the feedback record
     refused: bool = False  # the reply said the articles do not say it; its button shows the closest passages
+    # The articles behind the message's "Article n" buttons, by id: a button's value is a position
+    # here, so it opens the same article after the index is refreshed and /sources renumbered.
+    article_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Served:
+    """What the bot answers from, swapped as one: a question uses one of these from start to finish."""
+
+    searcher: Searcher
+    articles: list[Article]  # as /sources lists and numbers them
+    numbers: dict[str, int]  # article id -> its number in /sources
+
+    @classmethod
+    def of(cls, searcher: Searcher) -> "Served":
+        articles = sorted(searcher.index.articles.values(), key=lambda a: (a.source_file, a.id))
+        return cls(searcher, articles, {a.id: n for n, a in enumerate(articles, start=1)})
 
 
 class SeedQABot:
     def __init__(self, settings: BotSettings, searcher: Searcher, *, secret: str, feedback: FeedbackStore) -> None:
         self.settings = settings
-        self.searcher = searcher
+        self.served = Served.of(searcher)
+        self.refresher: IndexRefresher | None = None  # set by bot.app when the bot follows its index
         self.codec = CallbackCodec(secret)
         self.feedback = feedback
         self.allowlist = Allowlist(settings.allowed_user_ids, settings.allowed_chat_ids)
         self.limiter = RateLimiter(settings.rate_limit_questions, settings.rate_limit_seconds)
-        self.articles: list[Article] = sorted(searcher.index.articles.values(), key=lambda a: (a.source_file, a.id))
-        self._article_numbers = {a.id: n for n, a in enumerate(self.articles, start=1)}  # as /sources counts them
         self._shown: OrderedDict[str, ShownAnswer] = OrderedDict()
         self._search_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seedqa-search")
         # Questions handed to the search thread and not yet encoded. Whichever search reaches the
@@ -84,6 +104,18 @@ class SeedQABot:
         # their vectors cached. Appended on the event loop, drained on the search thread (deque
         # appends and pops are thread-safe).
         self._waiting: deque[str] = deque()
+
+    @property
+    def searcher(self) -> Searcher:
+        return self.served.searcher
+
+    @property
+    def articles(self) -> list[Article]:
+        return self.served.articles
+
+    def swap(self, searcher: Searcher) -> None:
+        """Answer from another index from now on (bot.refresh). One assignment: a question sees the old or the new, never a mix."""
+        self.served = Served.of(searcher)
 
     def close(self) -> None:
         self._search_thread.shutdown(wait=False, cancel_futures=True)
@@ -133,14 +165,15 @@ class SeedQABot:
 
     async def _answer(self, message: Message, question: str, context: Context) -> None:
         user_id = message.from_user.id if message.from_user else message.chat.id
-        lang: Lang = "vi" if self.searcher.is_vietnamese(question) else "en"
+        served = self.served  # this question is answered from this index to the end, whatever lands meanwhile
+        lang: Lang = "vi" if served.searcher.is_vietnamese(question) else "en"
         wait = self.limiter.wait_seconds(user_id)
         if wait:
             await message.reply_html(text("rate_limited", lang, seconds=wait))
             return
         await self._typing(context, message.chat.id)
         try:
-            answer = await self._search(question, self.settings.results_per_message)
+            answer = await self._search(question, self.settings.results_per_message, served=served)
         except BadQuestion:
             await message.reply_html(text("bad_question", lang))
             return
@@ -157,9 +190,10 @@ class SeedQABot:
         shown: dict[int, dict[str, object]] = {r.rank: r.to_json() for r in answer.results}
         if answer.answer:
             shown[0] = {"answer": answer.answer.to_json()}  # rank 0: the answer line, so feedback records what was stated
-        answer_id = self._remember(ShownAnswer(answer.question, lang, message.chat.id, shown))
+        shown_answer = ShownAnswer(answer.question, lang, message.chat.id, shown)
+        answer_id = self._remember(shown_answer)
         body = formatting.answer_message(answer.results, lang, answer=answer.answer)
-        await message.reply_html(body, reply_markup=self._keyboard(answer_id, answer.results, lang, page=0), do_quote=quote)
+        await message.reply_html(body, reply_markup=self._keyboard(answer_id, shown_answer, answer.results, served, page=0), do_quote=quote)
 
     # -- commands -----------------------------------------------------------------------------
 
@@ -197,10 +231,11 @@ class SeedQABot:
         await update.message.reply_html(text("not_text", self._user_lang(update)))
 
     async def _send_article(self, chat_id: int, number: int, lang: Lang, context: Context) -> None:
-        if not 1 <= number <= len(self.articles):
-            await context.bot.send_message(chat_id, text("article_missing", lang, number=number, count=len(self.articles)), parse_mode=ParseMode.HTML)
+        served = self.served
+        if not 1 <= number <= len(served.articles):
+            await context.bot.send_message(chat_id, text("article_missing", lang, number=number, count=len(served.articles)), parse_mode=ParseMode.HTML)
             return
-        for part in formatting.article_messages(self.articles[number - 1], number, lang):
+        for part in formatting.article_messages(served.articles[number - 1], number, lang):
             await context.bot.send_message(chat_id, part, parse_mode=ParseMode.HTML)
 
     # -- buttons ------------------------------------------------------------------------------
@@ -224,8 +259,13 @@ class SeedQABot:
             await self._vote(query.from_user.id, shown, callback)
             await query.answer(text("thanks", shown.lang))
         elif callback.action == "article":
+            served = self.served
+            article_id = shown.article_ids[callback.value] if 0 <= callback.value < len(shown.article_ids) else None
+            if article_id not in served.numbers:  # removed from the articles since the answer was shown
+                await query.answer(text("stale", lang), show_alert=True)
+                return
             await query.answer()
-            await self._send_article(shown.chat_id, callback.value, shown.lang, context)
+            await self._send_article(shown.chat_id, served.numbers[article_id], shown.lang, context)
         else:
             await self._turn_page(update, context, shown, callback)
 
@@ -242,7 +282,8 @@ class SeedQABot:
             await query.answer(text("rate_limited", shown.lang, seconds=wait), show_alert=True)
             return
         # An answer already shown is paged without refusing again; a refusal's button asks for exactly this.
-        answer = await self._search(shown.question, min((page + 1) * per_page, MAX_RESULTS), abstain=False)
+        served = self.served
+        answer = await self._search(shown.question, min((page + 1) * per_page, MAX_RESULTS), abstain=False, served=served)
         results = answer.results[page * per_page : (page + 1) * per_page]
         if not results:
             await query.answer(text("no_more", shown.lang))
@@ -258,7 +299,7 @@ class SeedQABot:
             header=text("closest_header", shown.lang) if shown.refused else None,
         )
         try:
-            await query.edit_message_text(body, parse_mode=ParseMode.HTML, reply_markup=self._keyboard(callback.answer_id, results, shown.lang, page=page))
+            await query.edit_message_text(body, parse_mode=ParseMode.HTML, reply_markup=self._keyboard(callback.answer_id, shown, results, served, page=page))
         except BadRequest as exc:
             if "not modified" not in str(exc).lower():  # a double tap shows the same page again: fine
                 raise
@@ -269,16 +310,19 @@ class SeedQABot:
             self.feedback.record, user_id=user_id, chat_id=shown.chat_id, question=shown.question, vote=1 if callback.value > 0 else -1, shown=record
         )
 
-    def _keyboard(self, answer_id: str, results: list[Result], lang: Lang, *, page: int) -> InlineKeyboardMarkup:
+    def _keyboard(self, answer_id: str, shown: ShownAnswer, results: list[Result], served: Served, *, page: int) -> InlineKeyboardMarkup:
         encode = lambda action, value: self.codec.encode(Callback(action, answer_id, value))  # noqa: E731
-        numbers = self._article_numbers
+        lang = shown.lang
         articles: list[InlineKeyboardButton] = []
         seen: set[str] = set()
         for r in results:
-            if r.article.id in seen or r.article.id not in numbers:
+            if r.article.id in seen or r.article.id not in served.numbers:
                 continue
             seen.add(r.article.id)
-            articles.append(InlineKeyboardButton(text("article_n", lang, rank=r.rank), callback_data=encode("article", numbers[r.article.id])))
+            if r.article.id not in shown.article_ids:
+                shown.article_ids.append(r.article.id)
+            position = shown.article_ids.index(r.article.id)
+            articles.append(InlineKeyboardButton(text("article_n", lang, rank=r.rank), callback_data=encode("article", position)))
         if len(articles) == 1:
             articles[0] = InlineKeyboardButton(text("full_article", lang), callback_data=articles[0].callback_data)
         paging = [InlineKeyboardButton(text("previous", lang), callback_data=encode("page", page - 1))] if page > 0 else []
@@ -298,13 +342,14 @@ class SeedQABot:
         if not any(ch.isalnum() for ch in question):
             await query.answer([], button=help_button, cache_time=INLINE_CACHE_SECONDS, is_personal=True)
             return
-        lang: Lang = "vi" if self.searcher.is_vietnamese(question) else "en"
+        served = self.served
+        lang: Lang = "vi" if served.searcher.is_vietnamese(question) else "en"
         wait = self.limiter.wait_seconds(query.from_user.id)
         if wait:
             button = InlineQueryResultsButton(text=text("rate_limited", lang, seconds=wait)[:64], start_parameter="help")
             await query.answer([], button=button, cache_time=0, is_personal=True)
             return
-        answer = await self._search(question, INLINE_RESULTS)
+        answer = await self._search(question, INLINE_RESULTS, served=served)
         if answer.abstained:
             button = InlineQueryResultsButton(text=text("inline_nothing", lang), start_parameter="help")
             await query.answer([], button=button, cache_time=INLINE_CACHE_SECONDS, is_personal=True)
@@ -347,12 +392,12 @@ class SeedQABot:
 
     # -- helpers ------------------------------------------------------------------------------
 
-    async def _search(self, question: str, k: int, *, abstain: bool = True) -> Answer:
+    async def _search(self, question: str, k: int, *, served: Served, abstain: bool = True) -> Answer:
         loop = asyncio.get_running_loop()
         self._waiting.append(question)
-        return await loop.run_in_executor(self._search_thread, partial(self._search_batched, question, k, abstain))
+        return await loop.run_in_executor(self._search_thread, partial(self._search_batched, served.searcher, question, k, abstain))
 
-    def _search_batched(self, question: str, k: int, abstain: bool = True) -> Answer:
+    def _search_batched(self, searcher: Searcher, question: str, k: int, abstain: bool = True) -> Answer:
         """On the search thread: encode every waiting question together, then search this one.
 
         When the bot is idle the batch is this question alone and nothing changes. Under load,
@@ -363,8 +408,8 @@ class SeedQABot:
         while self._waiting and len(batch) < MAX_BATCH:
             batch.append(self._waiting.popleft())
         if len(batch) > 1:
-            self.searcher.prepare(batch)
-        return self.searcher.search(question, k, abstain=abstain)
+            searcher.prepare(batch)
+        return searcher.search(question, k, abstain=abstain)
 
     def _remember(self, shown: ShownAnswer) -> str:
         answer_id = secrets.token_urlsafe(6)  # 8 characters; a restart cannot reuse an old button's id

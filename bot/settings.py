@@ -37,3 +37,8 @@ class BotSettings(BaseModel):
     allowed_user_ids: list[int] = Field(default_factory=list, description="When this or allowed_chat_ids is set, only these users (or chats) are served.")
     allowed_chat_ids: list[int] = Field(default_factory=list, description="Chats (groups included) whose members are served; see allowed_user_ids.")
     feedback_db: Path = Field(Path(".seedqa/feedback.sqlite3"), description="SQLite file for thumbs up / down, with the question and what was shown.")
+    # Feeds publish a few times an hour; every 30 minutes keeps the bot current without
+    # re-fetching pages constantly (a refresh fetches only what is new: added URLs are skipped).
+    refresh_minutes: float | None = Field(
+        None, gt=0, le=7 * 24 * 60, description="Re-read articles.feeds this often (seedqa add, in a background process) and switch to the new index; unset: never."
+    )

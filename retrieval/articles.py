@@ -20,12 +20,16 @@ from .folding import fold, normalize
 
 log = logging.getLogger(__name__)
 
-ARTICLE_SUFFIXES = (".txt", ".md")
+ARTICLE_SUFFIXES = (".txt", ".md", ".html", ".htm")
+PAGE_SUFFIXES = (".html", ".htm")
 
 # A line this short is a widget or share-button letter ("x", "+", "aa", "sct"), never prose.
 MIN_LINE_CHARS = 4
 # A first line up to this long and without a closing full stop reads as a headline.
 MAX_TITLE_CHARS = 200
+# Lines in capitals up to this long are headings and labels ("TIN MỚI", a portal's name); a
+# paragraph in capitals would be longer, and news sites do not set body text that way.
+MAX_CAPS_LABEL_CHARS = 100
 # Derived titles (when the article has no headline) are cut to fit a citation line on a phone.
 DERIVED_TITLE_CHARS = 120
 
@@ -47,8 +51,11 @@ _CHROME_LINES = [
         r"danh gia bai viet$",
         r"^ban da khong su dung site",  # login-timeout notice
         r"thoi gian cho: ?\d+ giay",
-        r"^thong ke truy cap",  # visit counter
-        r"^(dang truy cap|hom nay|hom qua|thang hien tai|tong luot truy cap|luot truy cap)\s*[\d.,]+$",
+        r"^thong ke truy cap",  # visit counter, with or without a colon, as a list item or not
+        r"^[-•·]?\s*(dang truy cap|dang online|truc tuyen|hom nay|hom qua|tuan nay|thang hien tai|tong luot truy cap|luot truy cap|luot xem)\s*:?\s*[\d.,]+$",
+        # A portal's footer: licence, owner, address, contacts, copyright, reprint notice.
+        r"^(giay phep( so)?\b|co quan chu quan\s*:|chiu trach nhiem( chinh| xuat ban| noi dung)?\s*:|ban quyen\b|copyright\b|©|ghi ro nguon\b)",
+        r"^(dia chi|dien thoai|email|e-mail|fax|hotline)\s*:",
         r"^[•·▪►]",  # bulleted sidebar entries
         r"^(top|back to top|len dau trang|in bai viet|print|share|chia se|tweet|email)$",
         r"^(font size|co chu)\b",
@@ -60,6 +67,7 @@ _DATE_LINE = re.compile(
     r"^(?:(?:thu\s+\w+|chu nhat|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\s*[-,]?\s*)?"
     r"\d{1,2}[/.-]\d{1,2}[/.-]\d{4}(?:\s*[-,]?\s*\d{1,2}:\d{2}(?::\d{2})?)?(?:\s*\(?gmt[+-]\d+\)?)?$"
 )
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})\b")
 _SOURCE_LINE = re.compile(r"^(?:nguon(?: tin)?|theo|tac gia|source|author|by)\s*:\s*\S")
 _SENTENCE_END = re.compile(r"[.!?…:;]\s*[\"”’)»]?$")
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
@@ -82,6 +90,9 @@ class Article:
     date_iso: str | None  # when the written date is a full day, month and year
     byline: str | None
     paragraphs: tuple[Paragraph, ...] = field(repr=False)
+    # Where the article was published, when known (`seedqa add`, a saved page's canonical link,
+    # or `url:` in a text file's front matter): citations link to it.
+    url: str | None = None
 
     @property
     def text(self) -> str:
@@ -109,6 +120,10 @@ def load_folder(folder: Path) -> list[Article]:
 
 
 def load_file(path: Path) -> Article:
+    if path.suffix.lower() in PAGE_SUFFIXES:
+        from .pages import load_page  # trafilatura and lxml: imported only for saved pages
+
+        return load_page(path)
     try:
         raw = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -120,7 +135,7 @@ def load_file(path: Path) -> Article:
 
 def parse_article(raw: str, *, article_id: str, source_file: str) -> Article:
     text = normalize(raw).replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
-    meta, text = _front_matter(text)
+    meta, text = front_matter(text)
     lines = [" ".join(line.split()) for line in text.split("\n")]
     lines = [line for line in lines if line]
     title = meta.get("title")
@@ -128,6 +143,7 @@ def parse_article(raw: str, *, article_id: str, source_file: str) -> Article:
     byline = meta.get("source") or meta.get("author")
 
     body: list[str] = []
+    trailing_caps: str | None = None
     for line in lines:
         folded = fold(line).strip()
         if folded.rstrip(":") in _TRAILING_SECTIONS and body:
@@ -150,10 +166,18 @@ def parse_article(raw: str, *, article_id: str, source_file: str) -> Article:
             continue
         if title is not None and line == title:
             continue  # the headline repeated under the date
+        if _is_caps_label(line):
+            trailing_caps = line  # "TIN MỚI", "ỨNG DỤNG", a portal's name: box headings and labels, never prose
+            continue
+        trailing_caps = None
         body.append(line)
 
-    if body and byline is None and _looks_like_byline(body[-1]):
-        byline = body.pop()
+    if body and _looks_like_byline(body[-1]):
+        # The reporter's name closing the article, even when the page's metadata named an author.
+        last = body.pop()
+        byline = byline or last
+    elif byline is None and trailing_caps and _looks_like_byline(trailing_caps):
+        byline = trailing_caps  # the name in capitals after the last paragraph ("NGỌC PHÚC")
     if not body:
         raise ArticleError(f"Skipped {source_file}: it has no article text left after cleaning.")
     if title is None:
@@ -175,11 +199,12 @@ def parse_article(raw: str, *, article_id: str, source_file: str) -> Article:
         date_iso=_iso_date(written_date),
         byline=byline,
         paragraphs=tuple(paragraphs),
+        url=meta.get("url") or None,
     )
 
 
-def _front_matter(text: str) -> tuple[dict[str, str], str]:
-    """Optional `---` block with `title:`, `date:`, `source:` lines, for articles written by hand."""
+def front_matter(text: str) -> tuple[dict[str, str], str]:
+    """Optional `---` block with `title:`, `date:`, `source:`, `url:` lines: articles written by hand, and `seedqa add`'s files."""
     match = _FRONT_MATTER.match(text)
     if not match:
         return {}, text
@@ -189,6 +214,11 @@ def _front_matter(text: str) -> tuple[dict[str, str], str]:
         if sep and value.strip():
             meta[key.strip().lower()] = value.strip().strip("\"'")
     return meta, text[match.end() :]
+
+
+def _is_caps_label(line: str) -> bool:
+    """A line in capitals with no lower-case letter at all, short of a paragraph: a heading or a label."""
+    return len(line) <= MAX_CAPS_LABEL_CHARS and any(c.isalpha() for c in line) and not any(c.islower() for c in line)
 
 
 def _looks_like_byline(line: str) -> bool:
@@ -209,6 +239,12 @@ def _derived_title(lead: str) -> str:
 def _iso_date(written: str | None) -> str | None:
     if not written:
         return None
+    iso = _ISO_DATE.match(written.strip())
+    if iso:  # as trafilatura and feeds give it: YYYY-MM-DD
+        try:
+            return date(int(iso.group(1)), int(iso.group(2)), int(iso.group(3))).isoformat()
+        except ValueError:
+            return None
     found = _DATE.search(written)
     if not found or not found.group(3):
         return None

@@ -91,6 +91,7 @@ class ArticleRef:
     title: str
     date: str | None
     source_file: str
+    url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,13 @@ class Result:
             "score": round(self.score, 4),
             "text": self.text,
             "highlight": self.highlight,
-            "article": {"id": self.article.id, "title": self.article.title, "date": self.article.date, "source_file": self.article.source_file},
+            "article": {
+                "id": self.article.id,
+                "title": self.article.title,
+                "date": self.article.date,
+                "source_file": self.article.source_file,
+                "url": self.article.url,
+            },
             "paragraph": self.paragraph,
         }
 
@@ -190,6 +197,17 @@ class Searcher:
         for chunk in self._chunks:
             self._sentence_rows.append(np.arange(start, start + len(chunk.sentences)))
             start += len(chunk.sentences)
+
+    def with_index(self, index: StoredIndex) -> "Searcher":
+        """This searcher's model, reader and settings over another index (a running bot's refresh).
+
+        The query vectors cached so far stay valid (they depend only on the model) and are shared;
+        what was read in passages is not, as the passages differ.
+        """
+        other = Searcher(index, self.encoder, self.settings, self.reader)
+        with self._query_lock:
+            other._query_vectors, other._query_lock = self._query_vectors, self._query_lock
+        return other
 
     def search(self, question: str, k: int | None = None, *, abstain: bool = True) -> Answer:
         text = self._clean(question)
@@ -463,7 +481,7 @@ class Searcher:
             score=lead.fused,
             text=text,
             highlight=text[h_start:h_end],
-            article=ArticleRef(article.id, article.title, article.date, article.source_file),
+            article=ArticleRef(article.id, article.title, article.date, article.source_file, article.url),
             paragraph=paragraph,
             paragraphs=(chunks[0].paragraph_start, chunks[-1].paragraph_end),
             highlight_start=h_start,

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .ann import AUTO_EXACT_BELOW, VectorIndex
 from .chunking import ChunkerSettings
+from .fetching import MAX_BYTES, TIMEOUT_SECONDS
 
 
 # How sentence vectors are made: "derived" pools each sentence's tokens from its passage's single
@@ -19,7 +20,11 @@ SentenceVectors = Literal["derived", "separate"]
 class ArticlesSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    folder: Path = Field(Path("seeds"), description="Folder of *.txt / *.md articles to index.")
+    folder: Path = Field(Path("seeds"), description="Folder of articles to index: *.txt, *.md and saved pages (*.html); `seedqa add` writes here.")
+    feeds: list[str] = Field(default_factory=list, description="RSS/Atom feeds (or pages) `seedqa add` reads when given none, and the bot re-reads every bot.refresh_minutes.")
+    # retrieval.fetching's defaults, each with its reason there.
+    fetch_timeout_seconds: float = Field(TIMEOUT_SECONDS, gt=0, le=600, description="How long fetching one page or feed may take, redirects and body included.")
+    max_page_bytes: int = Field(MAX_BYTES, ge=10_000, le=1_000_000_000, description="Pages and feeds larger than this are refused as they download.")
 
 
 class IndexSettings(ChunkerSettings):

@@ -98,7 +98,9 @@ class StoredIndex:
 def corpus_hash(articles: Iterable[Article]) -> str:
     digest = hashlib.sha256()
     for article in sorted(articles, key=lambda a: a.source_file):
-        digest.update(f"{article.source_file}\x00{article.title}\x00{article.date}\x00{article.text}\x01".encode())
+        # The URL only when there is one, so indexes of articles without URLs keep their hash.
+        url = f"\x00{article.url}" if article.url else ""
+        digest.update(f"{article.source_file}\x00{article.title}\x00{article.date}{url}\x00{article.text}\x01".encode())
     return digest.hexdigest()
 
 

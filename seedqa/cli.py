@@ -85,6 +85,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--ray", metavar="ADDRESS", help="embed on a Ray cluster: local, auto, or an address such as ray://head:10001 (needs the cluster extra)")
     p.set_defaults(handler=cmd_index)
 
+    p = sub.add_parser("add", help="add news pages, saved pages or feeds to the articles folder, then refresh the index")
+    p.add_argument("sources", nargs="*", metavar="URL|FILE|FEED", help="page or feed addresses, or saved .html/.txt/.md/feed files (default: articles.feeds)")
+    p.add_argument("--no-index", action="store_true", help="only write the articles; run `seedqa index` later")
+    p.set_defaults(handler=cmd_add)
+
     p = sub.add_parser("ask", help="answer a question (or one per line from stdin) with cited passages")
     p.add_argument("question", nargs="*", help="the question; omit it to read one question per line from stdin")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -120,6 +125,25 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
             f"at {settings.index.folder} ({report.embedded} passages embedded, {report.reused} reused, {elapsed:.1f} s)."
         )
     return 0
+
+
+def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
+    from retrieval.adding import add  # trafilatura, feedparser: only for this command
+    from retrieval.fetching import Fetcher
+
+    sources = args.sources or settings.articles.feeds
+    if not sources:
+        raise BadQuestion("Nothing to add: give page or feed addresses (seedqa add https://…), or list feeds in articles.feeds.")
+    styles = {"added": "green", "skipped": "dim", "failed": "yellow"}
+    with Fetcher(timeout=settings.articles.fetch_timeout_seconds, max_bytes=settings.articles.max_page_bytes) as fetcher:
+        outcomes = add(sources, settings.articles.folder, fetcher, report=lambda o: out.print(f"[{styles[o.status]}]{o.status}[/]: {escape(o.message)}", soft_wrap=True))
+    added = sum(o.status == "added" for o in outcomes)
+    failed = sum(o.status == "failed" for o in outcomes)
+    out.print(f"{added} added, {sum(o.status == 'skipped' for o in outcomes)} skipped, {failed} failed, in {settings.articles.folder}.")
+    if added and not args.no_index:
+        cmd_index(argparse.Namespace(force=False, ray=None), settings)
+    # Partly failed is still a failure to a script (cron, the bot's refresh), though what could be added was.
+    return EXIT_USER_ERROR if failed and not added else 0
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
@@ -166,6 +190,12 @@ def cmd_bot(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import check_settings, run_bot  # telegram is imported only by the command that needs it
 
     check_settings(settings.bot)  # a missing token is reported before seconds of model loading
+    refresh_command = None
+    if settings.bot.refresh_minutes:
+        if not settings.articles.feeds:
+            raise BotStartError("bot.refresh_minutes re-reads articles.feeds, which is empty: list the feeds to follow, or unset bot.refresh_minutes.")
+        # The same command a user would run, in its own process; it writes a new index generation the bot then picks up.
+        refresh_command = [sys.executable, "-m", "seedqa", *(["--config", str(args.config)] if args.config else []), "add"]
     if not args.verbose:
         logging.getLogger("bot").setLevel(logging.INFO)
     try:
@@ -176,7 +206,7 @@ def cmd_bot(args: argparse.Namespace, settings: Settings) -> int:
         engine = open_engine(settings.articles, settings.index, settings.search, settings.embeddings)
     for warning in engine.warnings:
         err.print(f"seedqa: warning: {escape(warning)}")
-    run_bot(settings.bot, engine.searcher)
+    run_bot(settings.bot, engine.searcher, index_dir=settings.index.folder, refresh_command=refresh_command)
     return 0
 
 
@@ -226,7 +256,8 @@ def _print_answer(answer: Answer, closest: Answer | None = None) -> None:
         after = escape(r.text[r.highlight_end :])
         out.print(f"[bold cyan]{r.rank}.[/bold cyan] {before}[bold]{best}[/bold]{after}", soft_wrap=True)
         date = f" · {escape(r.article.date)}" if r.article.date else ""
-        out.print(f"   [dim]— {escape(r.article.title)}{date} · {escape(r.article.source_file)}, paragraph {r.paragraph} · score {r.score:.2f}[/dim]", soft_wrap=True)
+        source = escape(r.article.url or r.article.source_file)
+        out.print(f"   [dim]— {escape(r.article.title)}{date} · {source}, paragraph {r.paragraph} · score {r.score:.2f}[/dim]", soft_wrap=True)
 
 
 def _print_report(report: Report) -> None:

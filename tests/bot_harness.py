@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from bot.app import announce, build_application, webhook_options
+from bot.app import build_application, started, stopping, webhook_options
 from bot.handlers import SeedQABot
 from bot.settings import BotSettings
 from fake_bot_api import DEFAULT_TOKEN, GROUP_CHAT_ID, FakeBotAPI
@@ -44,18 +44,27 @@ class RunningBot:
 
 
 @contextmanager
-def running_bot(searcher: Searcher, tmp_path: Path, *, api: FakeBotAPI | None = None, **overrides: Any) -> Iterator[RunningBot]:
-    """The bot polling the fake server from its own thread and event loop, as `seedqa bot` runs it."""
+def running_bot(
+    searcher: Searcher,
+    tmp_path: Path,
+    *,
+    api: FakeBotAPI | None = None,
+    index_dir: Path | None = None,
+    refresh_command: list[str] | None = None,
+    **overrides: Any,
+) -> Iterator[RunningBot]:
+    """The bot polling the fake server from its own thread and event loop, as `seedqa bot` runs it;
+    with index_dir it follows that index's new generations."""
     api = api or FakeBotAPI()
     with api:
         settings = BotSettings(token=TOKEN, base_url=api.base_url, base_file_url=api.base_file_url, feedback_db=tmp_path / "feedback.sqlite3", **overrides)
-        app, seedqa = build_application(settings, searcher)
+        app, seedqa = build_application(settings, searcher, index_dir=index_dir, refresh_command=refresh_command)
         ready, stop = threading.Event(), threading.Event()
         failure: list[BaseException] = []
 
         async def serve() -> None:
             async with app:
-                await announce(app, seedqa)
+                await started(app, seedqa)
                 if settings.mode == "webhook":
                     await app.updater.start_webhook(**webhook_options(settings))  # type: ignore[union-attr]
                 else:
@@ -66,6 +75,7 @@ def running_bot(searcher: Searcher, tmp_path: Path, *, api: FakeBotAPI | None = 
                     await asyncio.sleep(0.02)
                 await app.updater.stop()  # type: ignore[union-attr]
                 await app.stop()
+                await stopping(seedqa)
             seedqa.close()
 
         def thread_main() -> None:

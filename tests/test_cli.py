@@ -84,7 +84,7 @@ def test_ask_json_schema(indexed: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert 1 <= len(data["results"]) <= 3
     for result in data["results"]:
         assert set(result) == {"rank", "score", "text", "highlight", "article", "paragraph"}
-        assert set(result["article"]) == {"id", "title", "date", "source_file"}
+        assert set(result["article"]) == {"id", "title", "date", "source_file", "url"}
         assert result["highlight"] in result["text"]
     assert "Nguyễn Văn Út" in data["results"][0]["text"]
     assert data["results"][0]["article"]["source_file"] == "001_ba5425dd328a78c0.txt"
@@ -184,8 +184,31 @@ def test_bot_builds_a_missing_index_before_serving(workspace: Path, model: FakeM
     import bot.app
 
     served: list[object] = []
-    monkeypatch.setattr(bot.app, "run_bot", lambda settings, searcher: served.append(searcher))
+    monkeypatch.setattr(bot.app, "run_bot", lambda settings, searcher, **following: served.append(searcher))
     monkeypatch.setenv("SEEDQA_BOT__TOKEN", "123456789:" + "A" * 35)
     assert main(["bot"]) == 0
     assert len(served) == 1 and (workspace / "index").is_dir()
     assert "building it" in flat(capsys.readouterr().err)
+
+
+def test_bot_refresh_without_feeds_is_refused_before_loading_anything(workspace: Path, model: FakeModel, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEEDQA_BOT__TOKEN", "123456789:" + "A" * 35)
+    monkeypatch.setenv("SEEDQA_BOT__REFRESH_MINUTES", "30")
+    assert main(["bot"]) == 1
+    assert "articles.feeds, which is empty" in flat(capsys.readouterr().err)
+    assert model.loads == 0
+
+
+def test_bot_with_feeds_follows_its_index_and_refreshes_with_seedqa_add(workspace: Path, model: FakeModel, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.app
+
+    following: list[dict[str, object]] = []
+    monkeypatch.setattr(bot.app, "run_bot", lambda settings, searcher, **kw: following.append(kw))
+    monkeypatch.setenv("SEEDQA_BOT__TOKEN", "123456789:" + "A" * 35)
+    monkeypatch.setenv("SEEDQA_BOT__REFRESH_MINUTES", "30")
+    monkeypatch.setenv("SEEDQA_ARTICLES__FEEDS", '["https://example.vn/rss/thoi-su.rss"]')
+    assert main(["bot"]) == 0
+    [kw] = following
+    assert kw["index_dir"] == workspace / "index"
+    command = kw["refresh_command"]
+    assert isinstance(command, list) and command[-1] == "add" and command[1:3] == ["-m", "seedqa"]

@@ -170,7 +170,7 @@ def test_answer_json_schema(searcher: Searcher) -> None:
     assert len(data["results"]) == 3
     for record in data["results"]:
         assert set(record) == {"rank", "score", "text", "highlight", "article", "paragraph"}
-        assert set(record["article"]) == {"id", "title", "date", "source_file"}
+        assert set(record["article"]) == {"id", "title", "date", "source_file", "url"}
         assert isinstance(record["rank"], int) and isinstance(record["paragraph"], int)
         assert isinstance(record["score"], float)
         assert record["highlight"] in record["text"]
