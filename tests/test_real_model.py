@@ -128,3 +128,31 @@ def test_passages_embedded_with_their_sentences_keep_their_own_vectors(searcher:
     # Each sentence's vector is nearest to its own passage's vector among these passages.
     for i, vectors in enumerate(sentences):
         assert all(int(np.argmax(passages @ v)) == i for v in vectors)
+
+
+def test_an_added_news_page_is_answered_with_its_url_after_the_switch(real_index_dir: Path, searcher: Searcher, tmp_path: Path) -> None:
+    """`seedqa add` of a live page, an incremental rebuild, and the running searcher switched to it (as the bot does)."""
+    import shutil
+
+    from news_server import NewsServer
+    from retrieval import store
+    from retrieval.adding import add
+    from retrieval.engine import rebuild
+    from retrieval.fetching import Fetcher
+    from retrieval.settings import ArticlesSettings, IndexSettings
+    from embeddings.settings import EmbeddingsSettings
+
+    articles, index = tmp_path / "articles", tmp_path / "index"
+    shutil.copytree(REPO / "seeds", articles)
+    shutil.copytree(real_index_dir, index)  # with its vector cache: only the new article is embedded
+    with NewsServer() as site, Fetcher() as fetcher:
+        [added] = add([site.url("09-lao-dong-goesan.html")], articles, fetcher)
+    assert added.status == "added"
+    report = rebuild(ArticlesSettings(folder=articles), IndexSettings(folder=index), EmbeddingsSettings(), fetch_progress=False)
+    assert report.articles == 6 and report.reused > 0
+    switched = searcher.with_index(store.load(index))
+    answer = switched.search("How many seasonal workers will Thanh Hoa send to Goesan?")
+    assert not answer.abstained
+    assert answer.results[0].article.url == "https://www.tinhanviet.kr/news/articleView.html?idxno=18452"
+    assert "350" in answer.results[0].text
+    assert searcher.search("who met the Jeju governor?").results[0].article.source_file == "001_ba5425dd328a78c0.txt"  # the old one still answers
