@@ -38,6 +38,7 @@ import torch  # noqa: E402
 from bot.formatting import answer_message  # noqa: E402
 from bot.handlers import MAX_BATCH  # noqa: E402
 from embeddings.provision import resolve_model  # noqa: E402
+from retrieval.engine import load_encoder  # noqa: E402
 from embeddings.settings import EmbeddingsSettings  # noqa: E402
 from peers import PlainDense, Txtai  # noqa: E402
 from report import percentiles, write_section, provenance  # noqa: E402
@@ -256,16 +257,36 @@ def main() -> int:
     bare = PlainDense(encoder, doc_ids, contexts)
     model_folder, _ = resolve_model(EmbeddingsSettings().model, EmbeddingsSettings().cache_dir, progress=False)
     txtai = Txtai(model_folder, encoder.fingerprint, doc_ids, contexts)
+    # The same model on torch, the fallback runtime (seedqa's encoder above runs in onnxruntime: embeddings.runtime = auto).
+    on_torch = load_encoder(EmbeddingsSettings(runtime="torch"), model_folder, encoder.fingerprint)
+    bare_torch = PlainDense(on_torch, doc_ids, contexts)
+    log(f"seedqa's encoder runtime: {getattr(encoder, 'runtime', '?')}")
 
     def seedqa(question: str) -> object:
         searcher._query_vectors.clear()  # every question is new to it, as for the others
         return searcher.search(question, k=K, abstain=False)
 
     log(f"Timing {len(questions)} questions, interleaved...")
-    timings = latency({"seedqa pipeline": seedqa, "txtai hybrid": lambda q: txtai.search(q, K), "bare: encode + FAISS exact": lambda q: bare.search(q, K)}, questions)
+    timings = latency(
+        {
+            "seedqa pipeline": seedqa,
+            "txtai hybrid": lambda q: txtai.search(q, K),
+            "bare: encode + FAISS exact": lambda q: bare.search(q, K),
+            "bare on torch: encode + FAISS exact": lambda q: bare_torch.search(q, K),
+        },
+        questions,
+    )
     stats = {name: percentiles(ms) for name, ms in timings.items()}
     bare50, bare95 = stats["bare: encode + FAISS exact"]
     txtai50, txtai95 = stats["txtai hybrid"]
+
+    log("Same vectors, same rankings? onnxruntime against torch...")
+    fast, slow = encoder.encode_queries(questions), on_torch.encode_queries(questions)
+    query_cosine = float(np.min(np.sum(fast * slow, axis=1)))
+    same_top10 = sum(bare.search_vector(f, K) == bare.search_vector(t, K) for f, t in zip(fast, slow))
+    seed_passages = [p for p in (ROOT / "seeds").iterdir() if p.suffix == ".txt"]
+    docs = [p.read_text(encoding="utf-8")[:1500] for p in seed_passages]
+    doc_cosine = float(np.min(np.sum(encoder.encode_documents(docs, [None] * len(docs)) * on_torch.encode_documents(docs, [None] * len(docs)), axis=1)))
 
     log("Breaking seedqa's time down...")
     parts = breakdown(searcher, questions[:100])
@@ -293,6 +314,8 @@ def main() -> int:
             builds[name] = build_throughput(encoder, folder)
             builds[name]["txtai"] = txtai.index_seconds(builds[name]["texts"])
     separate = build_throughput(encoder, ROOT / "seeds", "separate")
+    torch_derived = build_throughput(on_torch, ROOT / "seeds")
+    torch_separate = build_throughput(on_torch, ROOT / "seeds", "separate")
 
     log("Cold starts...")
     cold, cold_mb = cold_start()
@@ -320,8 +343,12 @@ def main() -> int:
             f"(each sentence's vector pooled from its passage's pass) | {b['passages'] / b['txtai']:.1f} passages/s |"
             for name, b in builds.items()
         ),
-        f"| the same for seeds/, every sentence embedded again on its own (`index.sentence_vectors = \"separate\"`, the old way) "
+        f"| the same for seeds/, every sentence embedded again on its own (`index.sentence_vectors = \"separate\"`, the default) "
         f"| {separate['passages'] / separate['seconds']:.1f} passages/s | |",
+        f"| seeds/ on torch (`embeddings.runtime = \"torch\"`): sentences pooled / embedded again "
+        f"| {torch_derived['passages'] / torch_derived['seconds']:.1f} / {torch_separate['passages'] / torch_separate['seconds']:.1f} passages/s | |",
+        f"| onnxruntime against torch: lowest cosine of {len(questions)} query vectors / of 5 seed articles' vectors; questions with the same top {K} "
+        f"| {query_cosine:.7f} / {doc_cosine:.7f}; {same_top10}/{len(questions)} | |",
         f"| cold start: process start to first answer | {cold:.1f} s (`seedqa ask`) | {txtai_cold:.1f} s (load saved index, search) |",
         f"| peak memory of that process | {cold_mb:.0f} MB | {txtai_mb:.0f} MB |",
         "",

@@ -56,6 +56,7 @@ class IndexRefresher:
         self.loaded = self._generation()  # the generation the bot started with
         self.swaps = 0
         self._tasks: list[asyncio.Task[None]] = []
+        self._checking = asyncio.Lock()  # the watch and a finished refresh may both look at once
 
     def start(self) -> None:
         self._tasks.append(asyncio.create_task(self._watch(), name="seedqa-index-watch"))
@@ -70,6 +71,10 @@ class IndexRefresher:
 
     async def check(self) -> bool:
         """Switch to the current generation if it is new and usable; True when the bot switched."""
+        async with self._checking:
+            return await self._check()
+
+    async def _check(self) -> bool:
         name = self._generation()
         if name is None or name == self.loaded:
             return False

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,7 @@ class ClusterModel:
     cache_dir: str
     device: str = "cpu"
     batch_size: int = 16
+    runtime: str = "torch"  # "onnx": each worker exports (once per machine's cache) and runs the ONNX copy
 
 
 class EmbedActor:
@@ -47,7 +49,16 @@ class EmbedActor:
         source, fingerprint = resolve_model(spec.model, spec.cache_dir, progress=False)
         if fingerprint != spec.fingerprint:
             raise ModelUnavailable(f"A Ray worker found other weights for {spec.model!r} than the machine that started the build; give every worker the same model.")
-        self.encoder = SentenceTransformerEncoder(source, model_id=spec.model, fingerprint=fingerprint, device=spec.device, batch_size=spec.batch_size)
+        self.encoder = SentenceTransformerEncoder(
+            source,
+            model_id=spec.model,
+            fingerprint=fingerprint,
+            device=spec.device,
+            batch_size=spec.batch_size,
+            runtime=spec.runtime,
+            cache_dir=Path(spec.cache_dir),
+            keep_torch=False,
+        )
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
         spans = [json.loads(s) for s in batch["spans"]]

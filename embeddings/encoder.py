@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, Sequence
 
 import numpy as np
@@ -67,15 +68,34 @@ def _title_slot(document_prompt: str | None) -> DocumentPrompt | None:
 
 
 class SentenceTransformerEncoder:
-    """A sentence-transformers model on the CPU (or a configured device), loaded once."""
+    """A sentence-transformers model on the CPU (or a configured device), loaded once.
 
-    def __init__(self, source: str, *, model_id: str, fingerprint: str, device: str = "cpu", batch_size: int = 16) -> None:
+    With runtime="onnx" its transformer runs in onnxruntime (embeddings.onnx_runtime: the same
+    vectors, faster on a CPU); keep_torch keeps the torch weights as well, for the reader.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        *,
+        model_id: str,
+        fingerprint: str,
+        device: str = "cpu",
+        batch_size: int = 16,
+        runtime: str = "torch",
+        cache_dir: Path | None = None,
+        keep_torch: bool = True,
+    ) -> None:
         from sentence_transformers import SentenceTransformer  # heavy import, paid only when a model is needed
 
         self._model = SentenceTransformer(source, device=device)
         self._model_id = model_id
         self._fingerprint = fingerprint
         self._batch_size = batch_size
+        self._torch_transformer = self._model[0].auto_model
+        self.runtime = "torch"
+        if runtime == "onnx" and device == "cpu" and cache_dir is not None:
+            self._use_onnx(cache_dir, keep_torch=keep_torch)
         prompts = getattr(self._model, "prompts", {}) or {}
         self._query_prompt: str | None = prompts.get("query")
         self._document_prompt: str | None = prompts.get("document")
@@ -101,9 +121,26 @@ class SentenceTransformerEncoder:
     def count_tokens(self, text: str) -> int:
         return len(self._model.tokenizer(text, add_special_tokens=False)["input_ids"])
 
-    def transformer(self) -> tuple[Any, Any]:
-        """The transformer and tokenizer inside: the reader runs these same weights, never a second copy."""
-        return self._model[0].auto_model, self._model.tokenizer
+    def transformer(self) -> tuple[Any, Any] | None:
+        """The torch transformer and tokenizer inside: the reader runs these same weights, never a second copy.
+
+        None when the encoder runs in onnxruntime and was told not to keep the torch weights."""
+        if self._torch_transformer is None:
+            return None
+        return self._torch_transformer, self._model.tokenizer
+
+    def _use_onnx(self, cache_dir: Path, *, keep_torch: bool) -> None:
+        from .onnx_runtime import OnnxUnavailable, onnx_transformer
+
+        try:
+            exported = onnx_transformer(self._model, self._fingerprint, cache_dir)
+        except OnnxUnavailable as exc:
+            log.warning("Embedding with torch: %s.", exc)
+            return
+        self._model[0].model = exported
+        self.runtime = "onnx"
+        if not keep_torch:
+            self._torch_transformer = None  # its weights are freed; the ONNX graph holds its own
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(list(texts), prompt=self._query_prompt)

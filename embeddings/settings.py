@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 DEFAULT_MODEL = "google/embeddinggemma-300m"
@@ -31,3 +33,10 @@ class EmbeddingsSettings(BaseModel):
     # gains nothing measurable on CPU.
     batch_size: int = Field(16, ge=1, le=512, description="Passages encoded per forward pass.")
     device: str = Field("cpu", description="torch device: cpu, cuda, mps.")
+    # auto: onnxruntime where it is faster and costs no second copy of the weights: building the
+    # index always, answering questions when the reader is off (the reader runs on the torch
+    # weights; with it on, ONNX for questions too would hold the model twice). Measured in
+    # BENCHMARKS.md (speed); torch is the fallback whenever the export is not possible.
+    runtime: Literal["auto", "torch", "onnx"] = Field(
+        "auto", description="Where the model runs on a CPU: auto (onnxruntime for builds, and for questions when search.reader is off), torch, or onnx (everywhere; with the reader on it holds the weights twice)."
+    )

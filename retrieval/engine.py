@@ -34,13 +34,24 @@ class OpenedEngine:
     warnings: list[str] = field(default_factory=list)
 
 
-def load_encoder(embeddings: EmbeddingsSettings, source: str, fingerprint: str) -> SentenceTransformerEncoder:
+def load_encoder(embeddings: EmbeddingsSettings, source: str, fingerprint: str, *, reader: bool = False) -> SentenceTransformerEncoder:
+    """The model as configured; reader says whether the reader will run on its torch weights (embeddings.runtime = auto)."""
+    runtime = embeddings.runtime
+    if runtime == "auto":
+        runtime = "torch" if reader else "onnx"
     if Path(source).is_dir():
         # A local folder needs no hub; without this, transformers may still try the network and wait.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
         return SentenceTransformerEncoder(
-            source, model_id=embeddings.model, fingerprint=fingerprint, device=embeddings.device, batch_size=embeddings.batch_size
+            source,
+            model_id=embeddings.model,
+            fingerprint=fingerprint,
+            device=embeddings.device,
+            batch_size=embeddings.batch_size,
+            runtime=runtime,
+            cache_dir=embeddings.cache_dir,
+            keep_torch=reader,
         )
     except ModelUnavailable:
         raise
@@ -67,7 +78,9 @@ def rebuild(
     source, fingerprint = resolve_model(embeddings.model, embeddings.cache_dir, progress=fetch_progress)
     cluster = None
     if address:
-        cluster = RayCluster(address, ClusterModel(embeddings.model, fingerprint, str(embeddings.cache_dir), embeddings.device, embeddings.batch_size), index.ray_workers)
+        runtime = "torch" if embeddings.runtime == "torch" else "onnx"  # a build has no reader: auto means onnx
+        model = ClusterModel(embeddings.model, fingerprint, str(embeddings.cache_dir), embeddings.device, embeddings.batch_size, runtime)
+        cluster = RayCluster(address, model, index.ray_workers)
     return build_index(
         articles_folder=articles.folder,
         index_dir=index.folder,
@@ -120,7 +133,7 @@ def open_engine(
         raise IndexMismatch(
             f"The index was built with other weights of {embeddings.model!r} than the ones now installed: run `seedqa index` to rebuild it."
         )
-    encoder = load_encoder(embeddings, source, fingerprint)
+    encoder = load_encoder(embeddings, source, fingerprint, reader=search.reader)
     if encoder.dimension != manifest.dimension:
         raise IndexMismatch(
             f"The index holds {manifest.dimension}-dimensional vectors but the model makes {encoder.dimension}: run `seedqa index` to rebuild it."
@@ -151,7 +164,10 @@ def load_reader(encoder: Encoder, fingerprint: str, warnings: list[str]) -> Pass
         return None
     from embeddings.reader import Reader, ReaderMismatch  # torch-heavy: only when the reader is on
 
-    model, tokenizer = transformer()
+    weights = transformer()
+    if weights is None:  # runs in onnxruntime without its torch weights (embeddings.runtime = "onnx" was not asked with the reader)
+        return None
+    model, tokenizer = weights
     try:
         return Reader.load(model, tokenizer, fingerprint)
     except ReaderMismatch as exc:

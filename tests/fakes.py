@@ -120,7 +120,7 @@ def install_fake_model(monkeypatch: Any) -> FakeModel:
     def resolve_model(name: str, cache_dir: Path, *, progress: bool = True) -> tuple[str, str]:
         return name, model.fingerprint
 
-    def load_encoder(embeddings: Any, source: str, fingerprint: str) -> FakeEncoder:
+    def load_encoder(embeddings: Any, source: str, fingerprint: str, *, reader: bool = False) -> FakeEncoder:
         model.loads += 1
         return FakeEncoder(model_id=embeddings.model, fingerprint=fingerprint, dimension=model.dimension)
 

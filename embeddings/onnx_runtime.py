@@ -1,0 +1,212 @@
+"""The embedding model's transformer run by onnxruntime: the same vectors, about twice as fast on a CPU.
+
+On two cores, torch spends most of a question's time in framework overhead around small
+matrix products; onnxruntime runs the same graph with fused kernels (BENCHMARKS.md, speed).
+The graph is exported here, on this machine, from the weights already verified by
+embeddings.provision, never downloaded, and kept in the cache beside the model with the
+sha256 of its file. It is re-hashed when its size or modification time change, like the
+model's files, and a file that no longer matches is refused and exported again.
+
+An export is used only if it gives the model's own vectors: before it is kept, a few probe
+texts are embedded both ways through the whole sentence-transformers pipeline (pooling, dense
+layers, normalisation) and every cosine must reach VERIFY_MIN_COSINE. Otherwise (an
+architecture the export does not cover, onnxruntime missing) the encoder stays on torch and
+says why once.
+
+Only the transformer is replaced; tokenisation, prompts, pooling, the dense layers and the
+derived sentence vectors stay sentence-transformers' own code, so there is one pipeline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import torch  # this module is imported only when the encoder, which loads torch anyway, asks for it
+
+from .provision import _hash_with_stamp
+
+log = logging.getLogger(__name__)
+
+# Bump when the exported graph changes (the wrapper below, the opset): older exports are then redone.
+EXPORT_VERSION = 1
+# Opset 17 has every operator Gemma's layers need and is read by every onnxruntime since 1.13.
+OPSET = 17
+# The check an export must pass, on vectors from the whole pipeline. Measured: >= 0.9999999 for
+# EmbeddingGemma (float32 both ways; the difference is summation order). The issue asks 0.9999.
+VERIFY_MIN_COSINE = 0.9999
+PROBES = (
+    "task: search result | query: ai gặp tỉnh trưởng Jeju?",
+    "task: search result | query: who met the Jeju governor?",
+    "title: none | text: Đoàn công tác tỉnh Long An do Chủ tịch UBND tỉnh Nguyễn Văn Út làm trưởng đoàn đã có buổi thăm và làm việc với Tỉnh trưởng tỉnh Jeju.",
+)
+MODEL_FILE = "model.onnx"
+RECORD_FILE = "export.json"
+
+
+class OnnxUnavailable(Exception):
+    """Why the encoder stays on torch; one sentence."""
+
+
+def runtime_dir(cache_dir: Path, fingerprint: str) -> Path:
+    return Path(cache_dir) / "runtimes" / f"onnx-{fingerprint[:24]}-v{EXPORT_VERSION}"
+
+
+def onnx_transformer(st_model: Any, fingerprint: str, cache_dir: Path, *, threads: int | None = None) -> "OnnxTransformer":
+    """An OnnxTransformer for the sentence-transformers model's transformer, exported on first use and verified."""
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        raise OnnxUnavailable("onnxruntime is not installed (pip install onnxruntime)") from None
+    folder = runtime_dir(cache_dir, fingerprint)
+    transformer = st_model[0].auto_model
+    with _lock(folder.parent / f".{folder.name}.lock"):
+        if not _verified(folder, fingerprint):
+            _export(st_model, fingerprint, folder)
+    return OnnxTransformer(folder / MODEL_FILE, transformer.config, threads=threads)
+
+
+class OnnxTransformer(torch.nn.Module):
+    """Stands in for the transformers model inside sentence-transformers' Transformer module (so it must be a Module)."""
+
+    def __init__(self, path: Path, config: Any, *, threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        super().__init__()
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or torch.get_num_threads()
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.config = config
+
+    def forward(self, input_ids: Any = None, attention_mask: Any = None, **_: Any) -> dict[str, Any]:
+        feeds = {"input_ids": _int64(input_ids), "attention_mask": _int64(attention_mask)}
+        (hidden,) = self._session.run(["last_hidden_state"], feeds)
+        return {"last_hidden_state": torch.from_numpy(hidden)}
+
+
+def _int64(tensor: Any) -> np.ndarray:
+    array = tensor.cpu().numpy() if hasattr(tensor, "cpu") else np.asarray(tensor)
+    return np.ascontiguousarray(array, dtype=np.int64)
+
+
+def _export(st_model: Any, fingerprint: str, folder: Path) -> None:
+    """Export into a staging folder, check the vectors, then move it into place (a killed export leaves nothing used)."""
+
+    transformer = st_model[0].auto_model
+    started = time.perf_counter()
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        wrapper = _MaskedTransformer(transformer).eval()
+        sample = st_model.tokenizer(list(PROBES), padding=True, return_tensors="pt")
+        with torch.inference_mode(False), torch.no_grad(), _quiet_export():
+            torch.onnx.export(
+                wrapper,
+                (sample["input_ids"], sample["attention_mask"]),
+                str(staging / MODEL_FILE),
+                input_names=["input_ids", "attention_mask"],
+                output_names=["last_hidden_state"],
+                dynamic_axes={name: {0: "batch", 1: "tokens"} for name in ("input_ids", "attention_mask", "last_hidden_state")},
+                opset_version=OPSET,
+                dynamo=False,  # the TorchScript exporter handles Gemma's layers as they are; the dynamo one needs onnxscript
+            )
+        cosine = _agreement(st_model, OnnxTransformer(staging / MODEL_FILE, transformer.config))
+        if cosine < VERIFY_MIN_COSINE:
+            raise OnnxUnavailable(f"the exported graph gives other vectors than the model (cosine {cosine:.6f} < {VERIFY_MIN_COSINE})")
+        digest, stamp = _hash_with_stamp(staging / MODEL_FILE, None, use_stamp=False)
+        record = {"fingerprint": fingerprint, "sha256": digest, "stamp": stamp, "min_cosine": cosine, "torch": torch.__version__, "opset": OPSET}
+        (staging / RECORD_FILE).write_text(json.dumps(record, indent=1), encoding="utf-8")
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(staging, folder)
+    except OnnxUnavailable:
+        raise
+    except Exception as exc:  # an architecture the exporter cannot trace: torch still works
+        raise OnnxUnavailable(f"the model could not be exported to ONNX ({type(exc).__name__}: {exc})") from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    log.info("Exported %s to ONNX in %.0f s (vectors agree to cosine %.7f).", fingerprint[:12], time.perf_counter() - started, cosine)
+
+
+def _agreement(st_model: Any, candidate: OnnxTransformer) -> float:
+    """The lowest cosine between the pipeline's vectors with torch and with the candidate, over PROBES."""
+    module = st_model[0]
+    reference = st_model.encode(list(PROBES), normalize_embeddings=True, convert_to_numpy=True)
+    original = module.auto_model
+    try:
+        module.model = candidate
+        exported = st_model.encode(list(PROBES), normalize_embeddings=True, convert_to_numpy=True)
+    finally:
+        module.model = original
+    return float(np.min(np.sum(reference * exported, axis=1)))
+
+
+def _verified(folder: Path, fingerprint: str) -> bool:
+    """The cached export is for these weights and its file is the one recorded (re-hashed if it was touched)."""
+    try:
+        record = json.loads((folder / RECORD_FILE).read_text(encoding="utf-8"))
+        digest, _ = _hash_with_stamp(folder / MODEL_FILE, record["stamp"], use_stamp=True)
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    if record.get("fingerprint") != fingerprint or digest != record.get("sha256"):
+        log.warning("The ONNX export at %s does not match its record; exporting it again.", folder)
+        return False
+    return True
+
+
+class _MaskedTransformer(torch.nn.Module):
+    """The transformer with its attention masks built from plain tensor operations, so the exporter can trace them.
+
+    transformers builds Gemma's masks with vmap'd functions the ONNX exporter cannot follow;
+    Gemma3 accepts ready masks per layer type instead. EmbeddingGemma attends both ways: full
+    layers see every real token, sliding layers those closer than the window
+    (transformers' _bidirectional_window_overlay).
+    """
+
+    def __init__(self, transformer: Any) -> None:
+        super().__init__()
+        self.transformer = transformer
+        self.window = int(getattr(transformer.config, "sliding_window", 0) or 0)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        tokens = input_ids.shape[1]
+        real = attention_mask[:, None, None, :].bool()
+        lowest = torch.finfo(torch.float32).min
+        masks = {"full_attention": torch.where(real, 0.0, lowest).to(torch.float32).expand(-1, 1, tokens, tokens)}
+        if self.window:
+            position = torch.arange(tokens)
+            near = (position[:, None] - position[None, :]).abs() < self.window
+            masks["sliding_attention"] = torch.where(real & near[None, None], 0.0, lowest).to(torch.float32)
+        return self.transformer(input_ids=input_ids, attention_mask=masks).last_hidden_state
+
+
+@contextlib.contextmanager
+def _lock(path: Path) -> Iterator[None]:
+    """One export at a time per cache (the bot and `seedqa index` may start together)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _quiet_export() -> Iterator[None]:
+    """The exporter warns about every traced branch of the model; they are expected here."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield

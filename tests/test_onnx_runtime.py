@@ -1,0 +1,66 @@
+"""The onnxruntime copy of the model: exported here, verified, and giving the model's own vectors and rankings."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embeddings.onnx_runtime import MODEL_FILE, RECORD_FILE, _verified, runtime_dir
+from embeddings.provision import _hash_with_stamp
+
+
+def _fake_export(folder: Path, fingerprint: str, body: bytes = b"graph") -> None:
+    folder.mkdir(parents=True)
+    (folder / MODEL_FILE).write_bytes(body)
+    digest, stamp = _hash_with_stamp(folder / MODEL_FILE, None, use_stamp=False)
+    (folder / RECORD_FILE).write_text(json.dumps({"fingerprint": fingerprint, "sha256": digest, "stamp": stamp}), encoding="utf-8")
+
+
+def test_an_export_is_trusted_only_for_its_weights_and_its_recorded_file(tmp_path: Path) -> None:
+    folder = runtime_dir(tmp_path, "a" * 64)
+    _fake_export(folder, "a" * 64)
+    assert _verified(folder, "a" * 64)
+    assert not _verified(folder, "b" * 64)  # another model's export
+    (folder / MODEL_FILE).write_bytes(b"graph, altered")  # size and mtime change: re-hashed, refused
+    assert not _verified(folder, "a" * 64)
+    assert hashlib.sha256(b"graph").hexdigest() == json.loads((folder / RECORD_FILE).read_text())["sha256"]
+
+
+def test_a_missing_or_damaged_record_means_export_again(tmp_path: Path) -> None:
+    folder = runtime_dir(tmp_path, "a" * 64)
+    _fake_export(folder, "a" * 64)
+    (folder / RECORD_FILE).write_text("{not json", encoding="utf-8")
+    assert not _verified(folder, "a" * 64)
+    os.remove(folder / RECORD_FILE)
+    assert not _verified(folder, "a" * 64)
+
+
+@pytest.mark.model
+def test_onnx_gives_the_models_vectors_and_rankings(tmp_path: Path) -> None:
+    """The export passes its own check, and queries, documents and derived sentence vectors agree with torch."""
+    from embeddings.provision import resolve_model
+    from embeddings.settings import EmbeddingsSettings
+    from retrieval.engine import load_encoder
+
+    settings = EmbeddingsSettings()
+    source, fingerprint = resolve_model(settings.model, settings.cache_dir, progress=False)
+    fast = load_encoder(settings.model_copy(update={"runtime": "onnx"}), source, fingerprint)
+    slow = load_encoder(settings.model_copy(update={"runtime": "torch"}), source, fingerprint)
+    assert fast.runtime == "onnx" and slow.runtime == "torch"
+    assert fast.transformer() is None  # its torch weights were let go: one copy of the model in memory
+    questions = ["who met the Jeju governor?", "ai gặp tỉnh trưởng Jeju?", "ai gap tinh truong jeju"]
+    assert np.min(np.sum(fast.encode_queries(questions) * slow.encode_queries(questions), axis=1)) >= 0.9999
+    seeds = sorted((Path(__file__).resolve().parent.parent / "seeds").glob("*.txt"))
+    texts = [p.read_text(encoding="utf-8")[:1200] for p in seeds]
+    spans = [[(0, 200), (200, 600)] for _ in texts]
+    fast_passages, fast_sentences = fast.encode_passages(texts, ["Long An"] * len(texts), spans)
+    slow_passages, slow_sentences = slow.encode_passages(texts, ["Long An"] * len(texts), spans)
+    assert np.min(np.sum(fast_passages * slow_passages, axis=1)) >= 0.9999
+    assert min(float(np.min(np.sum(a * b, axis=1))) for a, b in zip(fast_sentences, slow_sentences)) >= 0.9999
+    ranking = lambda encoder: np.argsort(-(encoder.encode_documents(texts, [None] * len(texts)) @ encoder.encode_queries(questions).T), axis=0)  # noqa: E731
+    assert (ranking(fast) == ranking(slow)).all()
