@@ -61,15 +61,19 @@ def rebuilder(fake: bool) -> Callable[[Path, Path], None]:
     if fake:
         from fakes import FakeEncoder, build
 
-        return lambda articles, index: (build(articles, index, FakeEncoder()), None)[1]
+        def rebuild_fake(articles: Path, index: Path) -> None:
+            build(articles, index, FakeEncoder())
+
+        return rebuild_fake
     from retrieval.engine import rebuild
     from seedqa.config import load_settings
 
     settings = load_settings()
-    return lambda articles, index: (
-        rebuild(settings.articles.model_copy(update={"folder": articles}), settings.index.model_copy(update={"folder": index}), settings.embeddings),
-        None,
-    )[1]
+
+    def rebuild_real(articles: Path, index: Path) -> None:
+        rebuild(settings.articles.model_copy(update={"folder": articles}), settings.index.model_copy(update={"folder": index}), settings.embeddings)
+
+    return rebuild_real
 
 
 def open_searcher(fake: bool) -> tuple[Searcher, str]:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .articles import ARTICLE_SUFFIXES, ArticleError, front_matter, load_folder, parse_article
+from .articles import ArticleError, front_matter, load_folder, parse_article
 from .feeds import FeedError, looks_like_feed, parse_feed
 from .fetching import FetchError, Fetcher
 from .folding import fold
@@ -90,7 +90,7 @@ class _Known:
                 urls.add(canonical_url(article.url))
             texts[_text_hash(article.text)] = article.source_file
         for path in folder.iterdir():  # the addresses pages were added from, which Article does not keep
-            if path.suffix.lower() in (".md", ".txt") and path.suffix.lower() in ARTICLE_SUFFIXES:
+            if path.suffix.lower() in (".md", ".txt"):  # the files `seedqa add` writes, and hand-written ones
                 try:
                     meta, _ = front_matter(path.read_text(encoding="utf-8-sig"))
                 except (OSError, UnicodeDecodeError):

@@ -43,4 +43,6 @@ def parse_feed(body: bytes, source: str) -> list[FeedEntry]:
 def looks_like_feed(body: bytes) -> bool:
     """An XML document whose root is rss, feed or RDF: what a FILE argument or a text/xml response holds."""
     head = body[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    return head.startswith(b"<?xml") and any(tag in head for tag in (b"<rss", b"<feed", b"<rdf:rdf")) or head.startswith((b"<rss", b"<feed"))
+    if head.startswith((b"<rss", b"<feed")):
+        return True
+    return head.startswith(b"<?xml") and any(tag in head for tag in (b"<rss", b"<feed", b"<rdf:rdf"))
