@@ -45,6 +45,7 @@ from embeddings.settings import DEFAULT_MODEL, default_cache_dir  # noqa: E402
 from embeddings.tokens import load_token_counter  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "training"))
+from mining import retrieved  # noqa: E402
 from qa_data import Example, examples, squad2_questions, xquad_questions  # noqa: E402
 from retrieval.evaluation import answer_f1 as f1, exact_match  # noqa: E402
 
@@ -205,6 +206,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu, or cuda when a GPU is lent; nothing needs one")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--mined", type=float, default=0.0, help="share of XQuAD training questions also given the windows the searcher finds (training/mining.py, measured there: not adopted); default 0, as the shipped reader was trained")
     parser.add_argument("--out", type=Path, default=READER_FILE)
     parser.add_argument("--sha256-file", type=Path, default=READER_SHA256_FILE)
     args = parser.parse_args()
@@ -230,6 +232,10 @@ def main() -> None:
 
     train_questions = xquad_questions("train") + squad2_questions("train")
     items = examples(train_questions, count, rng)
+    if args.mined:
+        mined = retrieved(xquad_questions("train"), random.Random(args.seed), share=args.mined)
+        log(f"{len(mined)} windows found by the searcher ({sum(e.answer is None for e in mined)} near misses)")
+        items += mined
     rng.shuffle(items)
     if args.limit:
         items = items[: args.limit]
