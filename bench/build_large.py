@@ -33,6 +33,7 @@ import signal
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,26 +59,30 @@ class StandInEncoder:
     dimension = DIMENSION
 
     def __init__(self, slow_after: int | None = None) -> None:
-        self.passages = 0
-        self.slow_after = slow_after  # announce "ready" and stall here, so the parent can kill -9
+        self.texts = 0  # passages and sentences embedded so far (the default build embeds both as documents)
+        self.slow_after = slow_after  # announce "ready" and stall there, so the parent can kill -9
 
-    def _vectors(self, n: int) -> np.ndarray:
-        v = np.random.default_rng(self.passages).standard_normal((n, DIMENSION)).astype(np.float32)
-        return v / np.linalg.norm(v, axis=1, keepdims=True)
-
-    def encode_queries(self, texts: list[str]) -> np.ndarray:
-        return self._vectors(len(texts))
-
-    def encode_documents(self, texts: list[str], titles: list[str | None]) -> np.ndarray:
-        return self._vectors(len(texts))
-
-    def encode_passages(self, texts: list[str], titles: list[str | None], sentences: list[list[tuple[int, int]]]) -> tuple[np.ndarray, list[np.ndarray]]:
-        if self.slow_after is not None and self.passages >= self.slow_after:
+    def _stall_when_due(self) -> None:
+        if self.slow_after is not None and self.texts >= self.slow_after:
             print("ready", flush=True)
             time.sleep(3600)
-        out = self._vectors(len(texts)), [self._vectors(len(s)) for s in sentences]
-        self.passages += len(texts)
-        return out
+
+    def _vectors(self, texts: list[str]) -> np.ndarray:
+        """One vector per text, seeded by the text: a resumed build gets what the whole one got, so the two indexes can be compared."""
+        v = np.stack([np.random.default_rng(zlib.crc32(t.encode("utf-8"))).standard_normal(DIMENSION) for t in texts]).astype(np.float32) if texts else np.zeros((0, DIMENSION), np.float32)
+        self.texts += len(texts)
+        return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self._vectors(list(texts))
+
+    def encode_documents(self, texts: list[str], titles: list[str | None]) -> np.ndarray:
+        self._stall_when_due()
+        return self._vectors(list(texts))
+
+    def encode_passages(self, texts: list[str], titles: list[str | None], sentences: list[list[tuple[int, int]]]) -> tuple[np.ndarray, list[np.ndarray]]:
+        self._stall_when_due()
+        return self._vectors(list(texts)), [self._vectors([t[a:b] for a, b in spans]) for t, spans in zip(texts, sentences)]
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())
@@ -175,7 +180,7 @@ def main() -> int:
     print("building in one go...", file=sys.stderr, flush=True)
     one = run_child(articles, whole)
     half = args.passages // 2
-    print(f"building again, killed with kill -9 after {half:,} passages...", file=sys.stderr, flush=True)
+    print(f"building again, killed with kill -9 after {half:,} texts (passages and sentences)...", file=sys.stderr, flush=True)
     killed_after = killed_child(articles, resumed, half)
     again = run_child(articles, resumed)
     from retrieval import store
@@ -199,7 +204,7 @@ def main() -> int:
         f"| Pipeline peak memory (stand-in vectors) | {one['peak_mb']:,.0f} MB |",
         f"| Real model loaded and embedding a batch of 32 (measured apart) | {model_mb:,.0f} MB |",
         f"| Peak memory, projected (pipeline + model; the model is released before the index's arrays are filled) | ≤ {one['peak_mb'] + model_mb:,.0f} MB |",
-        f"| Killed with kill -9 after {half:,} passages ({killed_after:.0f} s in), then run again | embedded {again['embedded']:,}, reused {again['reused']:,} ({again['seconds']:.0f} s) |",
+        f"| Killed with kill -9 after {half:,} texts were embedded (passages and sentences; {killed_after:.0f} s in), then run again | embedded {again['embedded']:,}, reused {again['reused']:,} ({again['seconds']:.0f} s) |",
         f"| The resumed index equals the one built in one go | {'yes' if same else 'NO'} |",
     ]
     if args.model_passages_per_second:
