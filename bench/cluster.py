@@ -79,17 +79,17 @@ def through_ray(texts: list[str], titles: list[str], spans: list[list[tuple[int,
     try:
         ray_started = time.perf_counter() - started
         started = time.perf_counter()
-        first, first_rows = None, 0
-        vectors = np.zeros((len(texts), 768), dtype=np.float32)
+        first, first_rows, vectors = None, 0, None
         for rows, passage_vectors, _ in embed_on_ray("local", spec, texts, titles, spans, batch=BATCH_PASSAGES, workers=1):
             if first is None:
                 first = time.perf_counter() - started
                 first_rows = len(rows)
+                vectors = np.zeros((len(texts), passage_vectors.shape[1]), dtype=np.float32)  # the model's dimension
             vectors[rows] = passage_vectors
         total = time.perf_counter() - started
     finally:
         ray.shutdown()
-    assert first is not None
+    assert first is not None and vectors is not None
     return ray_started, first, total - first, vectors, first_rows
 
 

@@ -25,6 +25,7 @@ attempt (e.g. with more epochs, or mined windows only as near misses).
 from __future__ import annotations
 
 import random
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -34,24 +35,21 @@ INDEX = Path(__file__).resolve().parent.parent / ".seedqa" / "training" / "xquad
 
 
 def _searcher(paragraphs: list[str]) -> object:
-    """The training paragraphs as a folder of articles (one .txt each, as bench/xquad.py writes them), indexed and opened."""
+    """The training paragraphs as a folder of articles (one .txt each, as bench/xquad.py writes them), indexed and opened.
+
+    The folder is temporary, as in bench/xquad.py: the index keeps the vectors, so a rerun embeds nothing again.
+    """
     from embeddings.settings import EmbeddingsSettings
     from retrieval.engine import open_engine, rebuild
     from retrieval.settings import ArticlesSettings, IndexSettings, SearchSettings
 
-    folder = INDEX / "articles"
-    folder.mkdir(parents=True, exist_ok=True)
-    wanted = {f"p-{i:03d}.txt": " ".join(text.split()) + "\n" for i, text in enumerate(paragraphs)}
-    for stale in set(p.name for p in folder.glob("*.txt")) - set(wanted):
-        (folder / stale).unlink()
-    for name, text in wanted.items():
-        path = folder / name
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
-    articles, index = ArticlesSettings(folder=folder), IndexSettings(folder=INDEX / "index")
-    embeddings, search = EmbeddingsSettings(), SearchSettings(reader=False)
-    rebuild(articles, index, embeddings, fetch_progress=False)
-    return open_engine(articles, index, search, embeddings, fetch_progress=False).searcher
+    index, embeddings, search = IndexSettings(folder=INDEX / "index"), EmbeddingsSettings(), SearchSettings(reader=False)
+    with tempfile.TemporaryDirectory(prefix="mining-articles-") as tmp:
+        articles = ArticlesSettings(folder=Path(tmp))
+        for i, text in enumerate(paragraphs):
+            (articles.folder / f"p-{i:03d}.txt").write_text(" ".join(text.split()) + "\n", encoding="utf-8")
+        rebuild(articles, index, embeddings, fetch_progress=False)
+        return open_engine(articles, index, search, embeddings, fetch_progress=False).searcher
 
 
 def retrieved(questions: Iterable[Question], rng: random.Random, *, share: float = 0.5) -> list[Example]:
