@@ -135,12 +135,14 @@ def build_index(
     dimension = encoder.dimension if encoder is not None else int(cache.dimension or 0)
     del encoder  # the model (1.3 GB) is freed before the index's arrays are filled
 
-    # The index's arrays, filled from the cache one shard at a time (never the whole cache in memory).
+    # The passage vectors (the ANN index is built from them) are filled from the cache one shard at
+    # a time; the sentence vectors, five times as many, go from the cache straight to the index's file.
     passage_vectors = np.zeros((len(chunks), dimension), np.float32)
     cache.fill(_rows(c.content_hash for c in chunks), passage_vectors)
     flat_keys = [k for keys in sentence_keys for k in keys]
-    sentence_vectors = np.zeros((len(flat_keys), dimension), np.float32)
-    cache.fill(_rows(flat_keys), sentence_vectors)
+    del sentence_keys
+    sentence_rows = _rows(flat_keys)
+    write_sentences = lambda path: cache.write_npy(sentence_rows, path, len(flat_keys), dimension)  # noqa: E731
     manifest = Manifest(
         format_version=FORMAT_VERSION,
         model_id=model_id,
@@ -156,9 +158,9 @@ def build_index(
         vector_index=plan,
         sentence_vectors=sentence_kind,
     )
-    folder = write_generation(index_dir, manifest, articles, chunks, passage_vectors, sentence_vectors)
-    passage_keys = [c.content_hash for c in chunks]
-    cache.compact(passage_keys + flat_keys, [(passage_keys, passage_vectors), (flat_keys, sentence_vectors)])
+    folder = write_generation(index_dir, manifest, articles, chunks, passage_vectors, write_sentences)
+    del passage_vectors, sentence_rows
+    cache.compact([c.content_hash for c in chunks] + flat_keys)
     return BuildReport(len(articles), len(chunks), len(flat_keys), len(todo), passages - len(todo), False, folder)
 
 

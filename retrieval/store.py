@@ -21,7 +21,7 @@ import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import faiss
 import numpy as np
@@ -84,13 +84,18 @@ class Manifest:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
+# Writes the sentence vectors as a float32 .npy at the path given, in the index's sentence order;
+# how a large build streams them to disk instead of handing write_generation an array.
+SentenceWriter = Callable[[Path], None]
+
+
 @dataclass
 class StoredIndex:
     manifest: Manifest
     articles: dict[str, Article]
     chunks: list[Chunk]
     passages: faiss.Index
-    sentence_vectors: np.ndarray  # one row per sentence, chunk by chunk, in order
+    sentence_vectors: np.ndarray  # one row per sentence, chunk by chunk, in order; memory-mapped, read-only
     sentence_owner: np.ndarray  # row -> chunk position
     folder: Path
 
@@ -133,7 +138,7 @@ def write_generation(
     articles: list[Article],
     chunks: list[Chunk],
     passage_vectors: np.ndarray,
-    sentence_vectors: np.ndarray,
+    sentence_vectors: np.ndarray | SentenceWriter,
 ) -> Path:
     """Write a complete new generation, switch CURRENT to it, then remove older ones."""
     generations = index_dir / GENERATIONS
@@ -147,8 +152,13 @@ def write_generation(
             index = ann.build(manifest.vector_index, passage_vectors, manifest.dimension)
             faiss.write_index(index, str(staging / "passages.faiss"))
             del index  # an approximate index of a large corpus is gigabytes; free it before the rest is written
-            with open(staging / "sentences.npy", "wb") as fh:
-                np.save(fh, np.ascontiguousarray(sentence_vectors, dtype=np.float32), allow_pickle=False)
+            if callable(sentence_vectors):
+                sentence_vectors(staging / "sentences.npy")
+            else:
+                with open(staging / "sentences.npy", "wb") as fh:
+                    np.save(fh, np.ascontiguousarray(sentence_vectors, dtype=np.float32), allow_pickle=False)
+                    fh.flush()
+                    os.fsync(fh.fileno())
             _write_text(staging / "chunks.jsonl", "".join(json.dumps(_chunk_record(c), ensure_ascii=False) + "\n" for c in chunks))
             _write_text(staging / "articles.json", json.dumps([_article_record(a) for a in articles], ensure_ascii=False))
             _write_text(staging / "manifest.json", manifest.to_json())  # written last: its presence marks a complete generation
@@ -190,8 +200,9 @@ def load(index_dir: Path) -> StoredIndex:
         with open(folder / "chunks.jsonl", encoding="utf-8") as fh:
             chunks = [_chunk_from(json.loads(line)) for line in fh if line.strip()]
         passages = ann.prepare(faiss.read_index(str(folder / "passages.faiss")), manifest.vector_index)
-        with open(folder / "sentences.npy", "rb") as fh:
-            sentence_vectors = np.load(fh, allow_pickle=False)
+        # Mapped, not read: a search reads the rows of its few candidates, and a 100k-passage index
+        # holds 1.9 GB of sentence vectors. A rebuild may delete the file; the mapping keeps it readable.
+        sentence_vectors = np.load(folder / "sentences.npy", mmap_mode="r", allow_pickle=False)
     except IndexProblem:
         raise
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:

@@ -4,7 +4,8 @@ Written as it is produced: every few hundred passages a shard file lands in the 
 (written to a temporary name, then renamed, so a shard is either whole or absent). A build
 killed at any point, even by kill -9, loses at most the passages embedded since the last shard;
 the next build finds the rest and embeds only what is missing. Reading is by shard, into the
-caller's arrays, so a 100k-passage build never holds the cache and the index twice.
+caller's array or straight into the index's file, so a 100k-passage build never holds the cache
+and the index twice, nor its 1.9 GB of sentence vectors at all.
 
 Layout: `<index>/cache/<model>/<sequence>-<pid>.npz`, each with `keys` and `vectors`. The one-file
 cache of earlier versions (`<index>/cache/<model>.npz`) is read too, and replaced at the next
@@ -21,6 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+# Vectors per shard when the cache is compacted (96 MB of float32 at 768 dimensions): large enough
+# that a 100k-passage corpus (about 720k passage and sentence vectors) lives in ~23 files, small
+# enough that compaction holds only two shards' worth in memory.
+COMPACT_ROWS = 32_768
 
 class VectorCache:
     def __init__(self, index_dir: Path, model_fingerprint: str) -> None:
@@ -74,29 +79,108 @@ class VectorCache:
                 for key in keys:
                     out[rows[key]] = vectors[position[key]]
 
-    def compact(self, keep: Iterable[str], parts: Sequence[tuple[Sequence[str], np.ndarray]]) -> None:
-        """Replace every shard by shards holding only what the current corpus uses (`parts`: keys and their vectors).
+    def write_npy(self, rows: dict[str, list[int]], path: Path, count: int, dimension: int) -> None:
+        """Write a float32 .npy of `count` rows, each key's vector at its rows, straight to disk.
 
-        The cache would otherwise grow with every edit. One shard per part, so the index's
-        arrays are written as they are, never joined into a copy. The new shards are complete
-        on disk before any old one is removed, so a kill in between leaves duplicates, never a gap.
+        The sentence vectors of a 100k-passage corpus are 1.9 GB; filled into an array they made up
+        half of the build's 3.8 GB peak (BENCHMARKS.md, build a large archive). Positional writes
+        go through the page cache, which the kernel can flush and drop, so memory holds one shard
+        at a time. Runs of rows that are consecutive in both the shard and the file (a passage's
+        sentences) go in one write.
+        """
+        self.flush()
+        by_shard: dict[Path, list[str]] = {}
+        for key in rows:
+            by_shard.setdefault(self._where[key], []).append(key)
+        row_bytes = dimension * 4
+        with open(path, "wb") as fh:
+            header = {"descr": np.lib.format.dtype_to_descr(np.dtype("<f4")), "fortran_order": False, "shape": (count, dimension)}
+            np.lib.format.write_array_header_1_0(fh, header)
+            start = fh.tell()
+            fh.truncate(start + count * row_bytes)
+            fh.flush()
+            for shard, keys in by_shard.items():
+                with np.load(shard, allow_pickle=False) as data:
+                    position = {k: i for i, k in enumerate(data["keys"].tolist())}
+                    vectors = np.ascontiguousarray(data["vectors"], dtype="<f4")
+                if vectors.shape[1] != dimension:
+                    raise ValueError(f"cached vectors have {vectors.shape[1]} dimensions, not {dimension}")
+                pairs = sorted((row, position[key]) for key in keys for row in rows[key])
+                run = 0
+                for i in range(1, len(pairs) + 1):
+                    if i < len(pairs) and pairs[i][0] == pairs[i - 1][0] + 1 and pairs[i][1] == pairs[i - 1][1] + 1:
+                        continue
+                    row, first = pairs[run]
+                    os.pwrite(fh.fileno(), vectors[first : first + i - run].tobytes(), start + row * row_bytes)
+                    run = i
+            os.fsync(fh.fileno())
+
+    def compact(self, keep: Iterable[str]) -> None:
+        """Drop what the current corpus no longer uses and fold small shards together, one shard in memory at a time.
+
+        The cache would otherwise grow with every edit, and a large build leaves hundreds of
+        small shards. A shard of between half and all of COMPACT_ROWS that holds only wanted keys
+        (none already kept) stays as it is, so an edit to a large corpus rewrites only what
+        changed; larger ones (the one-file caches of earlier versions) are split, so no later
+        read holds more than one shard's worth. New
+        shards are complete on disk before any old one is removed, so a kill in between leaves
+        duplicates, never a gap.
         """
         self.flush()
         wanted = set(keep)
         old = self._shards()
         where: dict[str, Path] = {}
-        for part_keys, vectors in parts:
-            chosen = [i for i, k in enumerate(part_keys) if k in wanted]
-            if not chosen:
-                continue
-            keys = [part_keys[i] for i in chosen]
-            shard = self._write_shard(keys, vectors[chosen] if len(chosen) < len(part_keys) else vectors)
-            where.update(dict.fromkeys(keys, shard))
-        if not where:
+        rewrite: list[Path] = []
+        for shard in old:
+            keys = self._keys(shard)
+            if keys is not None and COMPACT_ROWS // 2 <= len(keys) <= COMPACT_ROWS and shard != self._legacy and all(k in wanted and k not in where for k in keys):
+                where.update(dict.fromkeys(keys, shard))
+            else:
+                rewrite.append(shard)
+        if not rewrite:
             return
+        kept = set(where.values())
+        pending_keys: list[str] = []
+        pending: list[np.ndarray] = []
+
+        def write() -> None:
+            if pending_keys:
+                shard = self._write_shard(pending_keys, np.concatenate(pending))
+                where.update(dict.fromkeys(pending_keys, shard))
+                pending_keys.clear()
+                pending.clear()
+
+        queued: set[str] = set()
+        for shard in rewrite:
+            try:
+                with np.load(shard, allow_pickle=False) as data:
+                    keys, vectors = data["keys"].tolist(), data["vectors"]
+            except (OSError, ValueError, KeyError, EOFError, IndexError):
+                continue  # a damaged shard: its passages are embedded again when next needed
+            chosen: list[int] = []
+            for i, key in enumerate(keys):
+                if key in wanted and key not in where and key not in queued:
+                    queued.add(key)
+                    chosen.append(i)
+            while chosen:
+                room = COMPACT_ROWS - len(pending_keys)
+                part, chosen = chosen[:room], chosen[room:]
+                pending_keys.extend(keys[i] for i in part)
+                pending.append(np.asarray(vectors[part], dtype=np.float32))
+                if len(pending_keys) >= COMPACT_ROWS:
+                    write()
+        write()
         for path in old + list(self._folder.glob(".*.tmp.npz")):
-            path.unlink(missing_ok=True)
+            if path not in kept:
+                path.unlink(missing_ok=True)
         self._where = where
+
+    def _keys(self, shard: Path) -> list[str] | None:
+        try:
+            with np.load(shard, allow_pickle=False) as data:
+                return data["keys"].tolist()
+        except (OSError, ValueError, KeyError, EOFError, IndexError):
+            return None
 
     def _shards(self) -> list[Path]:
         # Names starting with a dot are shards a killed build was still writing.

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from fakes import SEEDS, FakeEncoder, FakeModel, build, install_fake_model
-from retrieval import engine, store
+from retrieval import engine, store, vector_cache
 from retrieval.articles import load_folder
 from retrieval.build import BATCH_PASSAGES, NoArticles
 from retrieval.chunking import ChunkerSettings
@@ -107,6 +107,37 @@ def test_editing_one_article_embeds_only_its_changed_texts(built: Path, corpus: 
     edited = next(a for a in load_folder(corpus) if a.source_file == EDITED_SEED)
     assert encoder.documents and all(text in edited.text for text in encoder.documents)
     assert any("mùa xuân năm sau" in c.text for c in store.load(built).chunks)
+
+
+@pytest.mark.parametrize("kind", ["derived", "separate"])
+def test_every_sentence_vector_is_its_own_sentences(corpus: Path, tmp_path: Path, kind: str) -> None:
+    """The sentence vectors go from the cache to the index file row by row: each row must be its sentence's."""
+    build(corpus, tmp_path / "index", FakeEncoder(), sentence_kind=kind)
+    stored = store.load(tmp_path / "index")
+    texts = [c.text[s.start : s.end] for c in stored.chunks for s in c.sentences]
+    assert len(texts) == len(stored.sentence_vectors) > 50
+    assert np.allclose(stored.sentence_vectors, FakeEncoder().encode_documents(texts, [None] * len(texts)), atol=1e-6)
+
+
+def test_the_cache_drops_stale_vectors_and_leaves_full_shards_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Editing one article of a large corpus must not rewrite its whole vector cache, nor keep the old text's vectors."""
+    monkeypatch.setattr(vector_cache, "COMPACT_ROWS", 16)
+    corpus, index_dir = many_articles(tmp_path / "articles", 40), tmp_path / "index"
+    build(corpus, index_dir, FakeEncoder())
+
+    def shards() -> dict[str, int]:
+        return {p.name: p.stat().st_ino for p in (index_dir / "cache").rglob("*.npz")}
+
+    def cached_rows() -> int:
+        return sum(len(np.load(p)["keys"]) for p in (index_dir / "cache").rglob("*.npz"))
+
+    first, rows = shards(), cached_rows()
+    assert len(first) >= 7 and rows == 40 * 3  # a passage and its two sentences per article
+    (corpus / "0007.txt").write_text("Tin số 7\n\nCảng biển mới khai trương hôm nay. Tàu đầu tiên cập bến lúc sáng.\n", encoding="utf-8")
+    assert build(corpus, index_dir, FakeEncoder()).embedded == 1
+    assert cached_rows() == rows  # the old article's three vectors are gone, the new one's are in
+    assert len(set(first.items()) & set(shards().items())) >= len(first) - 2  # only the shards that held the old text (its passage, its sentences) were rewritten
+    assert build(corpus, index_dir, FakeEncoder(), force=True, load_encoder=never_load).embedded == 0
 
 
 @pytest.mark.parametrize(
@@ -227,7 +258,7 @@ def test_missing_index_says_to_build_it(tmp_path: Path) -> None:
     assert_fix_is_named(caught.value)
 
 
-@pytest.mark.parametrize("damage", ["truncate-faiss", "drop-sentences", "bad-manifest", "old-format"])
+@pytest.mark.parametrize("damage", ["truncate-faiss", "drop-sentences", "truncate-sentences", "bad-manifest", "old-format"])
 def test_damaged_index_says_to_rebuild(built: Path, damage: str) -> None:
     folder = store.current_generation(built)
     assert folder is not None
@@ -237,6 +268,9 @@ def test_damaged_index_says_to_rebuild(built: Path, damage: str) -> None:
     elif damage == "drop-sentences":
         vectors = np.load(folder / "sentences.npy")
         np.save(folder / "sentences.npy", vectors[:-1])
+    elif damage == "truncate-sentences":
+        data = (folder / "sentences.npy").read_bytes()
+        (folder / "sentences.npy").write_bytes(data[: len(data) - 100])
     elif damage == "bad-manifest":
         (folder / "manifest.json").write_text("{not json", encoding="utf-8")
     else:
@@ -259,7 +293,7 @@ def test_failed_write_keeps_the_previous_index(built: Path, corpus: Path, monkey
     def disk_full(*args: Any, **kwargs: Any) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(store.np, "save", disk_full)  # fails after passages.faiss is written
+    monkeypatch.setattr(vector_cache.os, "pwrite", disk_full)  # fails writing the sentence vectors, after passages.faiss
     with pytest.raises(OSError, match="No space left"):
         build(corpus, built, FakeEncoder())
     monkeypatch.undo()
@@ -407,5 +441,5 @@ def test_a_build_killed_mid_embedding_resumes_with_what_is_missing(tmp_path: Pat
     assert np.array_equal(resumed.sentence_vectors, whole.sentence_vectors)
     assert np.array_equal(resumed.passages.reconstruct_n(0, resumed.passages.ntotal), whole.passages.reconstruct_n(0, whole.passages.ntotal))
     assert fresh.embedded == report.chunks
-    # The finished build folded its shards into one file per kind of vector.
-    assert len(list((index_dir / "cache").rglob("*.npz"))) == 2
+    # The finished build folded its small shards into one.
+    assert len(list((index_dir / "cache").rglob("*.npz"))) == 1

@@ -10,15 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embeddings.onnx_runtime import MODEL_FILE, RECORD_FILE, _verified, runtime_dir
+from embeddings.onnx_runtime import MODEL_FILE, RECORD_FILE, WEIGHTS_FILE, _verified, runtime_dir
 from embeddings.provision import _hash_with_stamp
 
 
-def _fake_export(folder: Path, fingerprint: str, body: bytes = b"graph") -> None:
+def _fake_export(folder: Path, fingerprint: str) -> None:
     folder.mkdir(parents=True)
-    (folder / MODEL_FILE).write_bytes(body)
-    digest, stamp = _hash_with_stamp(folder / MODEL_FILE, None, use_stamp=False)
-    (folder / RECORD_FILE).write_text(json.dumps({"fingerprint": fingerprint, "sha256": digest, "stamp": stamp}), encoding="utf-8")
+    (folder / MODEL_FILE).write_bytes(b"graph")
+    (folder / WEIGHTS_FILE).write_bytes(b"weights")
+    files = {name: _hash_with_stamp(folder / name, None, use_stamp=False)[1] for name in (MODEL_FILE, WEIGHTS_FILE)}
+    (folder / RECORD_FILE).write_text(json.dumps({"fingerprint": fingerprint, "files": files}), encoding="utf-8")
 
 
 def test_an_export_is_trusted_only_for_its_weights_and_its_recorded_file(tmp_path: Path) -> None:
@@ -26,9 +27,16 @@ def test_an_export_is_trusted_only_for_its_weights_and_its_recorded_file(tmp_pat
     _fake_export(folder, "a" * 64)
     assert _verified(folder, "a" * 64)
     assert not _verified(folder, "b" * 64)  # another model's export
-    (folder / MODEL_FILE).write_bytes(b"graph, altered")  # size and mtime change: re-hashed, refused
+    (folder / WEIGHTS_FILE).write_bytes(b"weights, altered")  # size and mtime change: re-hashed, refused
     assert not _verified(folder, "a" * 64)
-    assert hashlib.sha256(b"graph").hexdigest() == json.loads((folder / RECORD_FILE).read_text())["sha256"]
+    assert hashlib.sha256(b"weights").hexdigest() == json.loads((folder / RECORD_FILE).read_text())["files"][WEIGHTS_FILE]["sha256"]
+    (folder / WEIGHTS_FILE).write_bytes(b"weights")
+    assert _verified(folder, "a" * 64)  # put back as it was: hashed again and trusted
+    (folder / MODEL_FILE).write_bytes(b"graph, altered")
+    assert not _verified(folder, "a" * 64)
+    (folder / MODEL_FILE).write_bytes(b"graph")
+    os.remove(folder / WEIGHTS_FILE)  # a graph without its weights
+    assert not _verified(folder, "a" * 64)
 
 
 def test_a_missing_or_damaged_record_means_export_again(tmp_path: Path) -> None:
