@@ -14,7 +14,10 @@ architecture the export does not cover, onnxruntime missing) the encoder stays o
 says why once.
 
 Only the transformer is replaced; tokenisation, prompts, pooling, the dense layers and the
-derived sentence vectors stay sentence-transformers' own code, so there is one pipeline.
+derived sentence vectors stay sentence-transformers' own code, so there is one pipeline. The
+graph also ends in those modules, traced, as a second output: a process that only embeds text
+can then run it without torch (embeddings.onnx_encoder), once the export has checked that those
+vectors, from the tokenizers library's ids, are the pipeline's too.
 """
 
 from __future__ import annotations
@@ -33,38 +36,20 @@ from typing import Any, Iterator
 import numpy as np
 import torch  # this module is imported only when the encoder, which loads torch anyway, asks for it
 
+from .onnx_files import MODEL_FILE, OPSET, RECORD_FILE, VERIFY_MIN_COSINE, WEIGHTS_FILE, runtime_dir, verified
 from .provision import _hash_with_stamp
 
 log = logging.getLogger(__name__)
 
-# Bump when the exported graph changes (the wrapper below, the opset, the files): older exports are
-# then redone. 2: the weights live in their own file (WEIGHTS_FILE) beside the graph.
-EXPORT_VERSION = 2
-# Opset 17 has every operator Gemma's layers need and is read by every onnxruntime since 1.13.
-OPSET = 17
-# The check an export must pass, on vectors from the whole pipeline. Measured: >= 0.9999999 for
-# EmbeddingGemma (float32 both ways; the difference is summation order). The issue asks 0.9999.
-VERIFY_MIN_COSINE = 0.9999
 PROBES = (
     "task: search result | query: ai gặp tỉnh trưởng Jeju?",
     "task: search result | query: who met the Jeju governor?",
     "title: none | text: Đoàn công tác tỉnh Long An do Chủ tịch UBND tỉnh Nguyễn Văn Út làm trưởng đoàn đã có buổi thăm và làm việc với Tỉnh trưởng tỉnh Jeju.",
 )
-MODEL_FILE = "model.onnx"
-# The weights as the graph's external data. onnxruntime maps this file instead of parsing 1.2 GB of
-# protobuf and copying it: measured on this project's 2-core machine, opening a session took 0.8 s
-# instead of 3.2 s and peaked at 0.76 GB instead of 2.0 GB (a batch of 32 x 256 tokens included),
-# with identical outputs and the same query time (34 ms).
-WEIGHTS_FILE = "weights.bin"
-RECORD_FILE = "export.json"
 
 
 class OnnxUnavailable(Exception):
     """Why the encoder stays on torch; one sentence."""
-
-
-def runtime_dir(cache_dir: Path, fingerprint: str) -> Path:
-    return Path(cache_dir) / "runtimes" / f"onnx-{fingerprint[:24]}-v{EXPORT_VERSION}"
 
 
 def onnx_transformer(st_model: Any, fingerprint: str, cache_dir: Path, *, threads: int | None = None) -> "OnnxTransformer":
@@ -76,7 +61,7 @@ def onnx_transformer(st_model: Any, fingerprint: str, cache_dir: Path, *, thread
     folder = runtime_dir(cache_dir, fingerprint)
     transformer = st_model[0].auto_model
     with _lock(folder.parent / f".{folder.name}.lock"):
-        if not _verified(folder, fingerprint):
+        if not verified(folder, fingerprint):
             _export(st_model, fingerprint, folder)
     return OnnxTransformer(folder / MODEL_FILE, transformer.config, threads=threads)
 
@@ -85,15 +70,10 @@ class OnnxTransformer(torch.nn.Module):
     """Stands in for the transformers model inside sentence-transformers' Transformer module (so it must be a Module)."""
 
     def __init__(self, path: Path, config: Any, *, threads: int | None = None) -> None:
-        import onnxruntime as ort
+        from .onnx_encoder import open_session
 
         super().__init__()
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or torch.get_num_threads()
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self._session = open_session(path, threads or torch.get_num_threads())
         self.config = config
 
     def forward(self, input_ids: Any = None, attention_mask: Any = None, **_: Any) -> dict[str, Any]:
@@ -114,7 +94,7 @@ def _export(st_model: Any, fingerprint: str, folder: Path) -> None:
     started = time.perf_counter()
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
-        wrapper = _MaskedTransformer(transformer).eval()
+        wrapper = _MaskedTransformer(transformer, list(st_model)[1:]).eval()
         sample = st_model.tokenizer(list(PROBES), padding=True, return_tensors="pt")
         with torch.inference_mode(False), torch.no_grad(), _quiet_export():
             torch.onnx.export(
@@ -122,8 +102,11 @@ def _export(st_model: Any, fingerprint: str, folder: Path) -> None:
                 (sample["input_ids"], sample["attention_mask"]),
                 str(staging / MODEL_FILE),
                 input_names=["input_ids", "attention_mask"],
-                output_names=["last_hidden_state"],
-                dynamic_axes={name: {0: "batch", 1: "tokens"} for name in ("input_ids", "attention_mask", "last_hidden_state")},
+                output_names=["last_hidden_state", "sentence_embedding"],
+                dynamic_axes={
+                    **{name: {0: "batch", 1: "tokens"} for name in ("input_ids", "attention_mask", "last_hidden_state")},
+                    "sentence_embedding": {0: "batch"},
+                },
                 opset_version=OPSET,
                 dynamo=False,  # the TorchScript exporter handles Gemma's layers as they are; the dynamo one needs onnxscript
             )
@@ -131,8 +114,18 @@ def _export(st_model: Any, fingerprint: str, folder: Path) -> None:
         cosine = _agreement(st_model, OnnxTransformer(staging / MODEL_FILE, transformer.config))
         if cosine < VERIFY_MIN_COSINE:
             raise OnnxUnavailable(f"the exported graph gives other vectors than the model (cosine {cosine:.6f} < {VERIFY_MIN_COSINE})")
+        whole = _whole_graph_agreement(st_model, staging)
         files = {name: _hash_with_stamp(staging / name, None, use_stamp=False)[1] for name in (MODEL_FILE, WEIGHTS_FILE)}
-        record = {"fingerprint": fingerprint, "files": files, "min_cosine": cosine, "torch": torch.__version__, "opset": OPSET}
+        record = {
+            "fingerprint": fingerprint,
+            "files": files,
+            "min_cosine": cosine,
+            # The graph's own sentence_embedding, with the tokenizers library's ids, agrees with the
+            # pipeline: embeddings.onnx_encoder may then embed without torch. None: it could not be checked.
+            "whole_graph_min_cosine": whole,
+            "torch": torch.__version__,
+            "opset": OPSET,
+        }
         (staging / RECORD_FILE).write_text(json.dumps(record, indent=1), encoding="utf-8")
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(staging, folder)
@@ -169,18 +162,17 @@ def _agreement(st_model: Any, candidate: OnnxTransformer) -> float:
     return float(np.min(np.sum(reference * exported, axis=1)))
 
 
-def _verified(folder: Path, fingerprint: str) -> bool:
-    """The cached export is for these weights and its files are the ones recorded (re-hashed if they were touched)."""
+def _whole_graph_agreement(st_model: Any, folder: Path) -> float | None:
+    """The lowest cosine between the pipeline's vectors and the graph's sentence_embedding fed by the tokenizers library."""
+    from .onnx_encoder import LeanTokenizer, graph_vectors, open_session
+
     try:
-        record = json.loads((folder / RECORD_FILE).read_text(encoding="utf-8"))
-        files = record["files"]
-        same = all(_hash_with_stamp(folder / name, files[name], use_stamp=True)[0] == files[name]["sha256"] for name in (MODEL_FILE, WEIGHTS_FILE))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return False
-    if record.get("fingerprint") != fingerprint or not same:
-        log.warning("The ONNX export at %s does not match its record; exporting it again.", folder)
-        return False
-    return True
+        tokenizer = LeanTokenizer.load(Path(st_model.tokenizer.name_or_path), int(st_model.max_seq_length))
+    except OSError:
+        return None  # no tokenizer.json: questions keep going through sentence-transformers
+    reference = st_model.encode(list(PROBES), normalize_embeddings=True, convert_to_numpy=True)
+    vectors = graph_vectors(open_session(folder / MODEL_FILE), tokenizer, list(PROBES), batch_size=len(PROBES))
+    return float(np.min(np.sum(reference * vectors, axis=1)))
 
 
 class _MaskedTransformer(torch.nn.Module):
@@ -190,11 +182,16 @@ class _MaskedTransformer(torch.nn.Module):
     Gemma3 accepts ready masks per layer type instead. EmbeddingGemma attends both ways: full
     layers see every real token, sliding layers those closer than the window
     (transformers' _bidirectional_window_overlay).
+
+    A second output runs sentence-transformers' own modules after the transformer (pooling,
+    dense layers, normalisation) on the token states, so a question can be embedded by the graph
+    alone, without torch in the process (embeddings.onnx_encoder).
     """
 
-    def __init__(self, transformer: Any) -> None:
+    def __init__(self, transformer: Any, heads: list[Any]) -> None:
         super().__init__()
         self.transformer = transformer
+        self.heads = torch.nn.ModuleList(heads)
         self.window = int(getattr(transformer.config, "sliding_window", 0) or 0)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -206,7 +203,11 @@ class _MaskedTransformer(torch.nn.Module):
             position = torch.arange(tokens)
             near = (position[:, None] - position[None, :]).abs() < self.window
             masks["sliding_attention"] = torch.where(real & near[None, None], 0.0, lowest).to(torch.float32)
-        return self.transformer(input_ids=input_ids, attention_mask=masks).last_hidden_state
+        hidden = self.transformer(input_ids=input_ids, attention_mask=masks).last_hidden_state
+        features = {"token_embeddings": hidden, "attention_mask": attention_mask}
+        for head in self.heads:
+            features = head(features)
+        return hidden, features["sentence_embedding"]
 
 
 @contextlib.contextmanager

@@ -34,14 +34,42 @@ class OpenedEngine:
     warnings: list[str] = field(default_factory=list)
 
 
-def load_encoder(embeddings: EmbeddingsSettings, source: str, fingerprint: str, *, reader: bool = False) -> SentenceTransformerEncoder:
-    """The model as configured; reader says whether the reader will run on its torch weights (embeddings.runtime = auto)."""
+def load_encoder(embeddings: EmbeddingsSettings, source: str, fingerprint: str, *, reader: bool = False) -> Encoder:
+    """The model as configured; reader says whether the reader will run on its torch weights (embeddings.runtime = auto).
+
+    Without the reader, once the model's ONNX export exists and was checked, text is embedded by
+    the graph alone (embeddings.onnx_encoder): no torch is imported and no torch weights loaded.
+    """
     runtime = embeddings.runtime
     if runtime == "auto":
         runtime = "torch" if reader else "onnx"
     if Path(source).is_dir():
         # A local folder needs no hub; without this, transformers may still try the network and wait.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        if runtime == "onnx" and not reader and embeddings.device == "cpu":
+            lean = _graph_encoder(embeddings, source, fingerprint)
+            if lean is not None:
+                return lean
+    return _sentence_transformers_encoder(embeddings, source, fingerprint, runtime=runtime, keep_torch=reader)
+
+
+def _graph_encoder(embeddings: EmbeddingsSettings, source: str, fingerprint: str) -> Encoder | None:
+    from embeddings.onnx_files import whole_graph_ready
+
+    graph = whole_graph_ready(embeddings.cache_dir, fingerprint)
+    if graph is None:  # not exported yet (the first start exports it) or exported without the whole-graph check
+        return None
+    try:
+        from embeddings.onnx_encoder import OnnxEncoder
+
+        full = lambda: _sentence_transformers_encoder(embeddings, source, fingerprint, runtime="onnx", keep_torch=False)  # noqa: E731
+        return OnnxEncoder(graph, Path(source), model_id=embeddings.model, fingerprint=fingerprint, batch_size=embeddings.batch_size, full_encoder=full)
+    except Exception as exc:  # onnxruntime or tokenizers missing, an unreadable config: sentence-transformers still works
+        log.warning("Embedding through sentence-transformers: the exported graph could not be opened on its own (%s: %s).", type(exc).__name__, exc)
+        return None
+
+
+def _sentence_transformers_encoder(embeddings: EmbeddingsSettings, source: str, fingerprint: str, *, runtime: str, keep_torch: bool) -> SentenceTransformerEncoder:
     try:
         return SentenceTransformerEncoder(
             source,
@@ -51,7 +79,7 @@ def load_encoder(embeddings: EmbeddingsSettings, source: str, fingerprint: str, 
             batch_size=embeddings.batch_size,
             runtime=runtime,
             cache_dir=embeddings.cache_dir,
-            keep_torch=reader,
+            keep_torch=keep_torch,
         )
     except ModelUnavailable:
         raise

@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from embeddings.onnx_runtime import MODEL_FILE, RECORD_FILE, WEIGHTS_FILE, _verified, runtime_dir
+from embeddings.onnx_files import MODEL_FILE, RECORD_FILE, WEIGHTS_FILE, runtime_dir
+from embeddings.onnx_files import verified as _verified
 from embeddings.provision import _hash_with_stamp
 
 
@@ -50,7 +53,11 @@ def test_a_missing_or_damaged_record_means_export_again(tmp_path: Path) -> None:
 
 @pytest.mark.model
 def test_onnx_gives_the_models_vectors_and_rankings(tmp_path: Path) -> None:
-    """The export passes its own check, and queries, documents and derived sentence vectors agree with torch."""
+    """The export passes its own check, and queries, documents and derived sentence vectors agree with torch.
+
+    With the reader off the encoder is the graph alone (embeddings.onnx_encoder) for questions and
+    documents, and hands derived sentence vectors to sentence-transformers on onnxruntime.
+    """
     from embeddings.provision import resolve_model
     from embeddings.settings import EmbeddingsSettings
     from retrieval.engine import load_encoder
@@ -70,5 +77,27 @@ def test_onnx_gives_the_models_vectors_and_rankings(tmp_path: Path) -> None:
     slow_passages, slow_sentences = slow.encode_passages(texts, ["Long An"] * len(texts), spans)
     assert np.min(np.sum(fast_passages * slow_passages, axis=1)) >= 0.9999
     assert min(float(np.min(np.sum(a * b, axis=1))) for a, b in zip(fast_sentences, slow_sentences)) >= 0.9999
-    ranking = lambda encoder: np.argsort(-(encoder.encode_documents(texts, [None] * len(texts)) @ encoder.encode_queries(questions).T), axis=0)  # noqa: E731
+    titles = [None, "Long An | Jeju", *["Tin tức"] * (len(texts) - 2)]
+    assert np.min(np.sum(fast.encode_documents(texts, titles) * slow.encode_documents(texts, titles), axis=1)) >= 0.9999
+    ranking = lambda encoder: np.argsort(-(encoder.encode_documents(texts, titles) @ encoder.encode_queries(questions).T), axis=0)  # noqa: E731
     assert (ranking(fast) == ranking(slow)).all()
+    assert fast.count_tokens(texts[0]) == slow.count_tokens(texts[0])
+
+
+@pytest.mark.model
+def test_a_question_with_the_reader_off_needs_no_torch() -> None:
+    """The start a user waits for: with the reader off, answering a question imports neither torch nor sentence-transformers."""
+    code = (
+        "import sys, json\n"
+        "from embeddings.provision import resolve_model\n"
+        "from embeddings.settings import EmbeddingsSettings\n"
+        "from retrieval.engine import load_encoder\n"
+        "s = EmbeddingsSettings()\n"
+        "source, fp = resolve_model(s.model, s.cache_dir, progress=False)\n"
+        "load_encoder(s, source, fp)  # exports on first use (that start does load torch)\n"
+        "print(json.dumps(sorted(m for m in ('torch', 'sentence_transformers') if m in sys.modules)))\n"
+    )
+    repo = Path(__file__).resolve().parent.parent
+    subprocess.run([sys.executable, "-c", code], cwd=repo, check=True, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", code.replace("load_encoder(s, source, fp)", "e = load_encoder(s, source, fp); e.encode_queries(['ai gặp tỉnh trưởng Jeju?'])")], cwd=repo, check=True, capture_output=True, text=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
