@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 from embeddings.settings import EmbeddingsSettings  # noqa: E402
 from qa_data import splits, xquad_questions  # noqa: E402
 from report import percentiles, provenance, write_section  # noqa: E402
-from retrieval.engine import open_engine  # noqa: E402
+from retrieval.engine import open_engine, rebuild  # noqa: E402
 from retrieval.evaluation import answer_f1, evaluate, exact_match, read_questions  # noqa: E402
 from retrieval import search as search_module  # noqa: E402
 from retrieval.search import ANSWER_MIN_MARGIN, READER_MARGIN_SCALE, Scored, Searcher  # noqa: E402
@@ -123,11 +123,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--limit", type=int, help="only the first N questions per part")
     parser.add_argument("--write", action="store_true", help="replace the reader section of BENCHMARKS.md")
+    parser.add_argument("--sentence-vectors", choices=("separate", "derived"), default=None, help="index both corpora this way instead of the default (the reader reads a window around the best sentence)")
     args = parser.parse_args()
     started = time.perf_counter()
     contexts, _ = load_xquad(DEFAULT_DATA)
     embeddings, search = EmbeddingsSettings(), SearchSettings()
-    searcher = xquad_searcher(contexts, search)
+    searcher = xquad_searcher(contexts, search, args.sentence_vectors)
     parts = splits()
     log(f"calibration articles: {sum(p == 'calibration' for p in parts.values())}, test articles: {sum(p == 'test' for p in parts.values())}")
 
@@ -188,7 +189,11 @@ def main() -> int:
             )
 
     # The seed eval set: ranking, refusals and stated answers with everything as configured.
-    seed = open_engine(ArticlesSettings(), IndexSettings(), search, embeddings, fetch_progress=False).searcher
+    seed_articles, seed_index = ArticlesSettings(), IndexSettings()
+    if args.sentence_vectors not in (None, seed_index.sentence_vectors):
+        seed_index = IndexSettings(folder=ROOT / ".seedqa" / "bench" / f"seed-index-{args.sentence_vectors}", sentence_vectors=args.sentence_vectors)
+        rebuild(seed_articles, seed_index, embeddings, fetch_progress=False)
+    seed = open_engine(seed_articles, seed_index, search, embeddings, fetch_progress=False).searcher
     for path, title in (
         (SEED_QUESTIONS, "Seed eval set (`seedqa eval tests/eval/questions.jsonl`)"),
         (FRESH, "New answerable questions, written after training (`tests/eval/fresh.jsonl`)"),

@@ -101,7 +101,7 @@ def breakdown(searcher: Searcher, questions: list[str]) -> dict[str, float]:
     watch = Stopwatch()
     encoder: Any = searcher.encoder
     if hasattr(encoder, "_session"):  # embeddings.onnx_encoder: the graph alone (reader off)
-        steps = {(encoder._tokenizer, "batch"): watch.wrap("tokenize", encoder._tokenizer.batch), (encoder._session, "run"): watch.wrap("model forward", encoder._session.run)}
+        steps = {(encoder._tokenizer, "ids"): watch.wrap("tokenize", encoder._tokenizer.ids), (encoder._session, "run"): watch.wrap("model forward", encoder._session.run)}
     else:  # sentence-transformers 6: prompt + tokenizer, then the modules
         model = encoder._model
         steps = {(model, "preprocess"): watch.wrap("tokenize", model.preprocess), (model, "forward"): watch.wrap("model forward", model.forward)}

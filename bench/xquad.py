@@ -101,9 +101,11 @@ def write_articles(contexts: list[str], folder: Path) -> None:
         (folder / f"xquad-{i:03d}.txt").write_text(" ".join(text.split()) + "\n", encoding="utf-8")
 
 
-def xquad_searcher(contexts: list[str], search: SearchSettings | None = None) -> Searcher:
+def xquad_searcher(contexts: list[str], search: SearchSettings | None = None, sentence_vectors: str | None = None) -> Searcher:
     """XQuAD's paragraphs as a folder of articles, indexed (vectors reused between runs), opened for search."""
     embeddings, index = EmbeddingsSettings(), IndexSettings(folder=INDEX_DIR)
+    if sentence_vectors is not None:
+        index = index.model_copy(update={"sentence_vectors": sentence_vectors})
     with tempfile.TemporaryDirectory(prefix="xquad-articles-") as tmp:
         articles = ArticlesSettings(folder=Path(tmp))
         write_articles(contexts, articles.folder)

@@ -4,6 +4,7 @@ Public API, each imported only when first used (torch is heavy):
 - `resolve_model` (a model id or folder to a verified local source and its fingerprint) and
   `ModelUnavailable`, its one-sentence error;
 - `Encoder` (what retrieval needs of a model) and `SentenceTransformerEncoder` (the real one);
+  `OnnxEncoder`, the same model's exported graph run without torch (reader off);
 - `Reader` (the trained answer reader on the same model) and `ReaderUnavailable`;
 - `EmbeddingsSettings`, the `[embeddings]` section.
 """
@@ -17,6 +18,7 @@ _WHERE = {
     "ModelUnavailable": "provision",
     "Encoder": "encoder",
     "SentenceTransformerEncoder": "encoder",
+    "OnnxEncoder": "onnx_encoder",
     "Reader": "reader",
     "ReaderUnavailable": "reader",
     "EmbeddingsSettings": "settings",

@@ -68,11 +68,7 @@ class VectorCache:
 
     def fill(self, rows: dict[str, list[int]], out: np.ndarray) -> None:
         """Copy each key's vector into out[row] for its rows, one shard in memory at a time."""
-        self.flush()
-        by_shard: dict[Path, list[str]] = {}
-        for key in rows:
-            by_shard.setdefault(self._where[key], []).append(key)
-        for shard, keys in by_shard.items():
+        for shard, keys in self._by_shard(rows).items():
             with np.load(shard, allow_pickle=False) as data:
                 position = {k: i for i, k in enumerate(data["keys"].tolist())}
                 vectors = data["vectors"]
@@ -88,10 +84,7 @@ class VectorCache:
         at a time. Runs of rows that are consecutive in both the shard and the file (a passage's
         sentences) go in one write.
         """
-        self.flush()
-        by_shard: dict[Path, list[str]] = {}
-        for key in rows:
-            by_shard.setdefault(self._where[key], []).append(key)
+        by_shard = self._by_shard(rows)
         row_bytes = dimension * 4
         with open(path, "wb") as fh:
             header = {"descr": np.lib.format.dtype_to_descr(np.dtype("<f4")), "fortran_order": False, "shape": (count, dimension)}
@@ -122,9 +115,8 @@ class VectorCache:
         small shards. A shard of between half and all of COMPACT_ROWS that holds only wanted keys
         (none already kept) stays as it is, so an edit to a large corpus rewrites only what
         changed; larger ones (the one-file caches of earlier versions) are split, so no later
-        read holds more than one shard's worth. New
-        shards are complete on disk before any old one is removed, so a kill in between leaves
-        duplicates, never a gap.
+        read holds more than one shard's worth. New shards are complete on disk before any old
+        one is removed, so a kill in between leaves duplicates, never a gap.
         """
         self.flush()
         wanted = set(keep)
@@ -174,6 +166,14 @@ class VectorCache:
             if path not in kept:
                 path.unlink(missing_ok=True)
         self._where = where
+
+    def _by_shard(self, rows: dict[str, list[int]]) -> dict[Path, list[str]]:
+        """The keys wanted, grouped by the shard holding them (after writing out what is pending)."""
+        self.flush()
+        by_shard: dict[Path, list[str]] = {}
+        for key in rows:
+            by_shard.setdefault(self._where[key], []).append(key)
+        return by_shard
 
     def _keys(self, shard: Path) -> list[str] | None:
         try:
