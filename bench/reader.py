@@ -111,6 +111,12 @@ def _top_article(searcher: Searcher, scored: list[Scored], margin: dict[int, flo
     return searcher.index.chunks[best.position].article_id
 
 
+def _runtime(reader: object) -> str:
+    if type(reader).__name__ == "OnnxReader":
+        return "as its exported graph in onnxruntime (float32)"
+    return f"on torch ({'bfloat16' if getattr(reader, 'bf16', False) else 'float32'})"
+
+
 def calibrate(rows: list[dict]) -> dict[str, float]:
     out = {}
     for group in ("vi", "other"):
@@ -236,7 +242,7 @@ def main() -> int:
         "",
         f"Time the reader adds to a search (seed questions, query vectors cached; the best window first, up to {search.reader_passages} "
         f"when it is unsure, {windows:.2f} windows read per question on average): "
-        f"p50 {p50:.0f} ms, p95 {p95:.0f} ms (search alone p50 {percentiles(timings['off'])[0]:.0f} ms); bf16 {'on' if getattr(reader, 'bf16', False) else 'off'}.",
+        f"p50 {p50:.0f} ms, p95 {p95:.0f} ms (search alone p50 {percentiles(timings['off'])[0]:.0f} ms); the reader runs {_runtime(reader)}.",
     ]
     table = "\n".join(lines)
     print(table)

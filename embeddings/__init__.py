@@ -5,7 +5,8 @@ Public API, each imported only when first used (torch is heavy):
   `ModelUnavailable`, its one-sentence error;
 - `Encoder` (what retrieval needs of a model) and `SentenceTransformerEncoder` (the real one);
   `OnnxEncoder`, the same model's exported graph run without torch (reader off);
-- `Reader` (the trained answer reader on the same model) and `ReaderUnavailable`;
+- `Reader` (the trained answer reader on the same model's torch weights), `OnnxReader` (the same
+  reader as an exported graph, no torch) and `ReaderUnavailable`;
 - `EmbeddingsSettings`, the `[embeddings]` section.
 """
 
@@ -20,7 +21,8 @@ _WHERE = {
     "SentenceTransformerEncoder": "encoder",
     "OnnxEncoder": "onnx_encoder",
     "Reader": "reader",
-    "ReaderUnavailable": "reader",
+    "OnnxReader": "onnx_reader",
+    "ReaderUnavailable": "reading",
     "EmbeddingsSettings": "settings",
 }
 

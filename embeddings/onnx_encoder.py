@@ -85,6 +85,10 @@ class LeanTokenizer:
     def count(self, text: str) -> int:
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
+    def with_offsets(self, texts: list[str]) -> list[tuple[list[int], list[tuple[int, int]]]]:
+        """Ids and character offsets without special tokens (the reader adds its own): embeddings.reading.Tokenize."""
+        return [(e.ids, e.offsets) for e in self._tokenizer.encode_batch(texts, add_special_tokens=False)]
+
 
 def graph_vectors(session: Any, tokenizer: LeanTokenizer, texts: list[str], *, batch_size: int) -> np.ndarray:
     """The graph's finished embeddings; longest texts first, each batch at most batch_size texts and BATCH_TOKENS tokens."""
@@ -155,8 +159,13 @@ class OnnxEncoder:
         return self._tokenizer.count(text)
 
     def transformer(self) -> None:
-        """No torch weights here: the reader needs the torch encoder (embeddings.runtime = auto does that when it is on)."""
+        """No torch weights here: the reader runs as its own exported graph (embeddings.onnx_reader)."""
         return None
+
+    @property
+    def lean_tokenizer(self) -> LeanTokenizer:
+        """The tokenizer the reader's graph reads with: the model's own tokenizer.json, as here."""
+        return self._tokenizer
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._vectors([self._query_prompt + t for t in texts])

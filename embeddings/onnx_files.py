@@ -58,3 +58,42 @@ def verified(folder: Path, fingerprint: str) -> bool:
         log.warning("The ONNX export at %s does not match its record; exporting it again.", folder)
         return False
     return True
+
+
+# The reader as a graph of its own in the same folder (embeddings.onnx_reader), named by the
+# reader file's sha256: its base weights are references into WEIGHTS_FILE, only the adapters and
+# the head (~5 MB) are its own, so a new reader costs a small export, never a second copy.
+READER_GRAPH = "reader-{sha}.onnx"
+READER_RECORD = "reader-{sha}.json"
+# The check a reader export must pass against the torch reader, both in float32, on probe pairs:
+# the same spans and margins within this much (measured: 3e-5 on the logits; the refusal margins
+# are set to 0.1, so a difference of 0.01 cannot move a decision but at the edge of a margin).
+READER_MAX_MARGIN_DIFFERENCE = 0.01
+
+
+def reader_graph_files(folder: Path, reader_sha256: str) -> tuple[Path, Path]:
+    return folder / READER_GRAPH.format(sha=reader_sha256[:16]), folder / READER_RECORD.format(sha=reader_sha256[:16])
+
+
+def reader_graph_ready(cache_dir: Path, fingerprint: str, reader_sha256: str) -> tuple[Path, dict] | None:
+    """The verified reader graph for this reader file and its record, when the model's export is verified too."""
+    folder = runtime_dir(cache_dir, fingerprint)
+    graph, record_file = reader_graph_files(folder, reader_sha256)
+    if not record_file.is_file() or not verified(folder, fingerprint):
+        return None
+    try:
+        record = json.loads(record_file.read_text(encoding="utf-8"))
+        file = record["file"]
+        ok = (
+            record["reader_sha256"] == reader_sha256
+            and record["fingerprint"] == fingerprint
+            and record["max_margin_difference"] <= READER_MAX_MARGIN_DIFFERENCE
+            and record["same_spans"] is True
+            and _hash_with_stamp(graph, file, use_stamp=True)[0] == file["sha256"]
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        ok = False
+    if not ok:
+        log.warning("The reader's ONNX export at %s does not match its record; exporting it again.", graph)
+        return None
+    return graph, record

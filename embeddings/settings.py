@@ -33,10 +33,10 @@ class EmbeddingsSettings(BaseModel):
     # gains nothing measurable on CPU.
     batch_size: int = Field(16, ge=1, le=512, description="Passages encoded per forward pass.")
     device: str = Field("cpu", description="torch device: cpu, cuda, mps.")
-    # auto: onnxruntime where it is faster and costs no second copy of the weights: building the
-    # index always, answering questions when the reader is off (the reader runs on the torch
-    # weights; with it on, ONNX for questions too would hold the model twice). Measured in
-    # BENCHMARKS.md (speed); torch is the fallback whenever the export is not possible.
+    # auto: onnxruntime wherever its export was checked (builds, questions, and the reader once its
+    # own graph is exported at its first start): faster, and no torch in the process. Measured in
+    # BENCHMARKS.md (speed); torch is the fallback whenever an export is not possible.
     runtime: Literal["auto", "torch", "onnx"] = Field(
-        "auto", description="Where the model runs on a CPU: auto (onnxruntime for builds, and for questions when search.reader is off), torch, or onnx (everywhere; with the reader on it holds the weights twice)."
+        "auto",
+        description="Where the model runs on a CPU: auto (onnxruntime once its export is checked, the reader too; torch until then), torch (never exports), or onnx (as auto, and questions in onnxruntime even on the start that exports the reader).",
     )

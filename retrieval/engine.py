@@ -35,10 +35,12 @@ class OpenedEngine:
 
 
 def load_encoder(embeddings: EmbeddingsSettings, source: str, fingerprint: str, *, reader: bool = False) -> Encoder:
-    """The model as configured; reader says whether the reader will run on its torch weights (embeddings.runtime = auto).
+    """The model as configured; reader says whether the reader will run too.
 
-    Without the reader, once the model's ONNX export exists and was checked, text is embedded by
-    the graph alone (embeddings.onnx_encoder): no torch is imported and no torch weights loaded.
+    Once the model's ONNX export exists and was checked, text is embedded by the graph alone
+    (embeddings.onnx_encoder): no torch is imported and no torch weights loaded. With the reader
+    on, that needs the reader's own exported graph as well (embeddings.onnx_reader, exported at
+    the first start with the reader); until then the reader runs on the torch weights.
     """
     runtime = embeddings.runtime
     if runtime == "auto":
@@ -46,11 +48,24 @@ def load_encoder(embeddings: EmbeddingsSettings, source: str, fingerprint: str, 
     if Path(source).is_dir():
         # A local folder needs no hub; without this, transformers may still try the network and wait.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        if runtime == "onnx" and not reader and embeddings.device == "cpu":
+        graph_only = embeddings.runtime != "torch" and embeddings.device == "cpu"
+        if graph_only and (not reader or _reader_graph(embeddings, fingerprint) is not None):
             lean = _graph_encoder(embeddings, source, fingerprint)
             if lean is not None:
                 return lean
     return _sentence_transformers_encoder(embeddings, source, fingerprint, runtime=runtime, keep_torch=reader)
+
+
+def _reader_graph(embeddings: EmbeddingsSettings, fingerprint: str) -> tuple[Path, dict] | None:
+    """The exported graph of the reader file in the repository, if one was exported and checked."""
+    from embeddings.onnx_files import reader_graph_ready
+    from embeddings.reading import ReaderUnavailable, open_artifact
+
+    try:
+        artifact = open_artifact(fingerprint)
+    except ReaderUnavailable:  # load_reader says what is wrong with the file
+        return None
+    return reader_graph_ready(embeddings.cache_dir, fingerprint, artifact.sha256)
 
 
 def _graph_encoder(embeddings: EmbeddingsSettings, source: str, fingerprint: str) -> Encoder | None:
@@ -178,26 +193,60 @@ def open_engine(
             warnings.append(f"The articles in {articles.folder} changed since the index was built: run `seedqa index` to include the changes.")
     except Exception as exc:  # the index still answers from what it holds
         warnings.append(f"Could not compare the index with {articles.folder} ({exc}).")
-    reader = load_reader(encoder, fingerprint, warnings) if search.reader else None
+    reader = load_reader(encoder, embeddings, fingerprint, warnings) if search.reader else None
     return OpenedEngine(Searcher(stored, encoder, search, reader), warnings)
 
 
-def load_reader(encoder: Encoder, fingerprint: str, warnings: list[str]) -> PassageReader | None:
+def load_reader(encoder: Encoder, embeddings: EmbeddingsSettings, fingerprint: str, warnings: list[str]) -> PassageReader | None:
     """The trained reader on the encoder's own model; None (with a warning) when it was trained for other weights.
 
     A missing or altered reader file raises ReaderUnavailable: answers would silently change.
+    With the graph-only encoder the reader is its exported graph; with the torch encoder it is
+    the torch reader, exported on the way (once per reader file) so that later starts need no
+    torch, and read through that export at once, so every start reads the same way.
     """
-    transformer = getattr(encoder, "transformer", None)
-    if transformer is None:  # not a transformers model: nothing for the reader to run on
-        return None
-    from embeddings.reader import Reader, ReaderMismatch  # torch-heavy: only when the reader is on
+    from embeddings.reading import ReaderMismatch, open_artifact
 
-    weights = transformer()
-    if weights is None:  # runs in onnxruntime without its torch weights (embeddings.runtime = "onnx" was not asked with the reader)
+    lean_tokenizer = getattr(encoder, "lean_tokenizer", None)  # the graph-only encoder, chosen because the reader's graph is ready
+    transformer = getattr(encoder, "transformer", None)
+    weights = transformer() if lean_tokenizer is None and transformer is not None else None
+    if lean_tokenizer is None and weights is None:  # not a transformers model, or one without its torch weights: nothing to read with
         return None
-    model, tokenizer = weights
     try:
-        return Reader.load(model, tokenizer, fingerprint)
+        artifact = open_artifact(fingerprint)
     except ReaderMismatch as exc:
         warnings.append(str(exc))
         return None
+    if lean_tokenizer is not None:
+        from embeddings.onnx_files import reader_graph_ready
+        from embeddings.onnx_reader import OnnxReader
+
+        ready = reader_graph_ready(embeddings.cache_dir, fingerprint, artifact.sha256)
+        if ready is None:
+            warnings.append("The reader's exported graph went missing while starting, so answers are not read: start again to export it anew.")
+            return None
+        return OnnxReader.open(*ready, lean_tokenizer, artifact)
+    from embeddings.reader import Reader  # torch-heavy: only when the reader runs on torch
+
+    model, tokenizer = weights
+    reader = Reader.load(model, tokenizer, fingerprint)
+    if embeddings.runtime == "torch" or embeddings.device != "cpu":
+        return reader
+    return _exported_reader(reader, embeddings, fingerprint, artifact, Path(tokenizer.name_or_path))
+
+
+def _exported_reader(reader: PassageReader, embeddings: EmbeddingsSettings, fingerprint: str, artifact: object, model_folder: Path) -> PassageReader:
+    """The reader read through its exported graph, exported now if this reader file has none; the torch reader if that fails."""
+    try:
+        from embeddings.onnx_encoder import LeanTokenizer
+        from embeddings.onnx_reader import OnnxReader
+        from embeddings.onnx_runtime import OnnxUnavailable, export_reader
+    except ImportError as exc:  # onnxruntime or tokenizers missing: torch reads
+        log.warning("Reading answers with torch: %s.", exc)
+        return reader
+    try:
+        graph, record = export_reader(reader, fingerprint, embeddings.cache_dir)
+        return OnnxReader.open(graph, record, LeanTokenizer.load(model_folder, 1 << 16), artifact)  # type: ignore[arg-type]
+    except (OnnxUnavailable, OSError) as exc:
+        log.warning("Reading answers with torch: %s.", exc)
+        return reader

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embeddings.onnx_files import MODEL_FILE, RECORD_FILE, WEIGHTS_FILE, runtime_dir
+from embeddings.onnx_files import MODEL_FILE, RECORD_FILE, WEIGHTS_FILE, reader_graph_files, reader_graph_ready, runtime_dir
 from embeddings.onnx_files import verified as _verified
 from embeddings.provision import _hash_with_stamp
 
@@ -49,6 +49,39 @@ def test_a_missing_or_damaged_record_means_export_again(tmp_path: Path) -> None:
     assert not _verified(folder, "a" * 64)
     os.remove(folder / RECORD_FILE)
     assert not _verified(folder, "a" * 64)
+
+
+def _fake_reader_export(folder: Path, fingerprint: str, reader_sha: str, **record: object) -> Path:
+    graph, record_file = reader_graph_files(folder, reader_sha)
+    graph.write_bytes(b"reader graph")
+    base = {
+        "reader_sha256": reader_sha,
+        "fingerprint": fingerprint,
+        "file": _hash_with_stamp(graph, None, use_stamp=False)[1],
+        "max_margin_difference": 2e-5,
+        "same_spans": True,
+        "special_tokens": {"bos": 2, "eos": 1, "pad": 0},
+    }
+    record_file.write_text(json.dumps(base | record), encoding="utf-8")
+    return graph
+
+
+def test_a_reader_graph_is_used_only_for_its_reader_file_its_model_and_a_passed_check(tmp_path: Path) -> None:
+    model, reader = "a" * 64, "c" * 64
+    folder = runtime_dir(tmp_path, model)
+    _fake_export(folder, model)
+    graph = _fake_reader_export(folder, model, reader)
+    assert reader_graph_ready(tmp_path, model, reader) is not None
+    assert reader_graph_ready(tmp_path, model, "d" * 64) is None  # another reader file: export it anew
+    graph.write_bytes(b"reader graph, altered")
+    assert reader_graph_ready(tmp_path, model, reader) is None
+    _fake_reader_export(folder, model, reader, max_margin_difference=0.5)  # read otherwise than the torch reader
+    assert reader_graph_ready(tmp_path, model, reader) is None
+    _fake_reader_export(folder, model, reader, same_spans=False)
+    assert reader_graph_ready(tmp_path, model, reader) is None
+    _fake_reader_export(folder, model, reader)
+    (folder / WEIGHTS_FILE).write_bytes(b"weights, altered")  # the weights it points into changed
+    assert reader_graph_ready(tmp_path, model, reader) is None
 
 
 @pytest.mark.model

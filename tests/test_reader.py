@@ -13,8 +13,12 @@ import pytest
 
 from bot_harness import running_bot
 from embeddings import reader as reader_module
+from embeddings.onnx_reader import OnnxReader
 from embeddings.reader import READER_FILE, READER_SHA256_FILE, ReaderConfig, Reader
+from embeddings.settings import EmbeddingsSettings
+from retrieval.engine import open_engine
 from retrieval.search import Searcher
+from retrieval.settings import ArticlesSettings, IndexSettings, SearchSettings
 
 pytestmark = pytest.mark.model
 
@@ -27,6 +31,14 @@ NEAR_MISSES = [
     "How many visitors has the Bình Phước portal had?",  # the counter is site chrome, stripped
     "What is the population of Seogwipo?",  # only "the second-largest city of Jeju"
 ]
+
+
+@pytest.fixture(scope="module")
+def torch_searcher(real_index_dir: Path) -> Searcher:
+    """The same index with the model and the reader on torch (embeddings.runtime = "torch")."""
+    opened = open_engine(ArticlesSettings(folder=REPO / "seeds"), IndexSettings(folder=real_index_dir), SearchSettings(), EmbeddingsSettings(runtime="torch"))
+    assert opened.warnings == [] and isinstance(opened.searcher.reader, Reader)
+    return opened.searcher
 
 
 def test_the_artifact_is_small_and_pinned() -> None:
@@ -85,16 +97,50 @@ def test_a_corrupted_reader_file_stops_with_one_line(real_index_dir: Path, tmp_p
     data[len(data) // 2] ^= 0xFF
     broken.write_bytes(bytes(data))
     env = os.environ | {"SEEDQA_INDEX__FOLDER": str(real_index_dir), "SEEDQA_ARTICLES__FOLDER": str(REPO / "seeds")}
-    code = f"import sys; from embeddings import reader; reader.READER_FILE = __import__('pathlib').Path({str(broken)!r}); from seedqa.cli import main; sys.exit(main(['ask', 'who met the Jeju governor?']))"
+    code = f"import sys; from embeddings import reading; reading.READER_FILE = __import__('pathlib').Path({str(broken)!r}); from seedqa.cli import main; sys.exit(main(['ask', 'who met the Jeju governor?']))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
     assert done.returncode == 1 and done.stdout == ""
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "does not match its sha256" in lines[0] and "Traceback" not in done.stderr
 
 
-def test_an_untrained_adapter_leaves_embeddings_unchanged(real_searcher: Searcher) -> None:
-    """The reader shares the model; outside a read, query vectors must be exactly what they were."""
-    encoder = real_searcher.encoder
+def test_the_exported_reader_reads_as_the_torch_reader(real_searcher: Searcher, torch_searcher: Searcher) -> None:
+    """By default the reader runs as its exported graph; it finds the spans the torch reader finds, with the same margins."""
+    exported, original = real_searcher.reader, torch_searcher.reader
+    assert isinstance(exported, OnnxReader) and isinstance(original, Reader)
+    questions = [*JEJU, *NEAR_MISSES]
+    pairs = [(q, r.text) for q in questions for r in torch_searcher.search(q).results[:3]] or pytest.fail("no passages")
+    was, original.bf16 = original.bf16, False  # the export was checked against float32; bf16 rounds differently
+    try:
+        expected = original.read([q for q, _ in pairs], [p for _, p in pairs])
+    finally:
+        original.bf16 = was
+    got = exported.read([q for q, _ in pairs], [p for _, p in pairs])
+    assert [(r.start, r.end) for r in got] == [(r.start, r.end) for r in expected]
+    assert max(abs(a.margin - b.margin) for a, b in zip(got, expected)) <= 0.01
+
+
+def test_a_start_with_the_reader_on_needs_no_torch(real_index_dir: Path) -> None:
+    """Once the reader's graph is exported, a start that reads answers imports neither torch nor sentence-transformers."""
+    code = (
+        "import json, sys\n"
+        "from seedqa.cli import main\n"
+        "code = main(['ask', '--json', 'ai gặp tỉnh trưởng Jeju?'])\n"
+        "print(json.dumps(sorted(m for m in ('torch', 'sentence_transformers') if m in sys.modules)))\n"
+        "sys.exit(code)\n"
+    )
+    env = os.environ | {"SEEDQA_INDEX__FOLDER": str(real_index_dir), "SEEDQA_ARTICLES__FOLDER": str(REPO / "seeds")}
+    subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO, timeout=300, check=True)  # may export
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+    assert done.returncode == 0, done.stderr
+    *answer, modules = done.stdout.strip().splitlines()
+    assert json.loads(modules) == []
+    assert "Long An" in json.loads("\n".join(answer))["answer"]["text"]
+
+
+def test_an_untrained_adapter_leaves_embeddings_unchanged(torch_searcher: Searcher) -> None:
+    """The torch reader shares the model; outside a read, query vectors must be exactly what they were."""
+    encoder = torch_searcher.encoder
     before = encoder.encode_queries(["ai gặp tỉnh trưởng Jeju?"])
     model, tokenizer = encoder.transformer()  # type: ignore[attr-defined]
     extra = Reader.attach(model, tokenizer, ReaderConfig())

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,7 @@ class Question:
     text: str
     form: str  # vi, en, vi-noaccent (XQuAD over Vietnamese passages) or squad2 (English over English)
     answers: tuple[tuple[int, str], ...]  # (char start, text); empty when the paragraph does not answer it
+    near: int | None = None  # a swapped near miss: where the original question's answer was (its window is read)
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,11 @@ def examples(questions: Iterable[Question], count_tokens: Callable[[str], int], 
         spans = split_sentences(text)
         texts = tuple(t for _, t in q.answers)
         if not q.answers:
+            if q.near is not None:
+                centre = next((i for i, s in enumerate(spans) if s.start <= q.near < s.end), 0)
+                lo, hi = window(text, spans, centre, count_tokens, budget)
+                out.append(Example(q.text, text[lo:hi], None, q.form, "swapped"))
+                continue
             lo, hi = window(text, spans, _best_matching(q.text, text, spans), count_tokens, budget)
             out.append(Example(q.text, text[lo:hi], None, q.form, "impossible"))
             continue
@@ -187,4 +194,89 @@ def examples(questions: Iterable[Question], count_tokens: Callable[[str], int], 
             other_spans = split_sentences(other)
             lo, hi = window(other, other_spans, _best_matching(q.text, other, other_spans), count_tokens, budget)
             out.append(Example(q.text, other[lo:hi], None, q.form, "sibling", texts))
+    return out
+
+
+# A name (capitalised words, not the question's first word) or a number the question anchors on.
+_NUMBER = re.compile(r"\d(?:[\d.,]*\d)?")
+_WORD = re.compile(r"[\w'-]+")
+
+
+def anchors(question: str) -> list[str]:
+    """Names and numbers in a question, in order: the slots a near miss can swap."""
+    out: list[str] = []
+    words = list(_WORD.finditer(question))
+    i = 0
+    while i < len(words):
+        text = words[i].group()
+        if _NUMBER.fullmatch(text):
+            out.append(text)
+            i += 1
+            continue
+        if i > 0 and text[0].isupper():
+            j = i
+            while j + 1 < len(words) and words[j + 1].group()[0].isupper() and question[words[j].end() : words[j + 1].start()] == " ":
+                j += 1
+            out.append(question[words[i].start() : words[j].end()])
+            i = j + 1
+            continue
+        i += 1
+    return out
+
+
+def _other_number(number: str, rng: random.Random) -> str:
+    digits = number.replace(",", "").replace(".", "")
+    value = int(digits)
+    if 1000 <= value <= 2100 and len(number) == 4:  # a year: another year close by
+        return str(value + rng.choice((-1, 1)) * rng.randint(1, 12))
+    return str(max(2, value + rng.choice((-1, 1)) * rng.randint(1, max(2, value // 2))))
+
+
+def swapped(questions: Iterable[Question], rng: random.Random, share: float) -> list[Question]:
+    """Near misses that keep the topic and swap the slot the question asks about.
+
+    The reader's worst errors are confident answers to a question about another entity than
+    the passage's (a count given for Japan, asked about Korea; the date of another visit):
+    SQuAD 2.0 writes such questions by hand, in English over English text only. Here a name
+    or number the question shares with its paragraph is replaced by one the paragraph never
+    mentions (a name from another article's questions in the same language, a nearby year or
+    another count), so the answer's own window no longer answers it. Questions without
+    diacritics get their Vietnamese sibling's swap, folded, so all three forms learn it.
+    """
+    questions = list(questions)
+    pool: dict[str, list[str]] = {"en": [], "vi": []}
+    for q in questions:
+        language = "vi" if q.form == "vi" else "en" if q.form in ("en", "squad2") else None
+        if language:
+            pool[language] += [a for a in anchors(q.text) if not _NUMBER.fullmatch(a)]
+    out: list[Question] = []
+    vi_swaps: dict[str, str] = {}
+    for q in sorted(questions, key=lambda q: q.form == "vi-noaccent"):  # Vietnamese before its folded sibling
+        if not q.answers:
+            continue
+        base = q.id.rsplit("-", 1)[0] if q.form == "vi" else q.id.removesuffix("-vi-noaccent")
+        if q.form == "vi-noaccent":
+            if base in vi_swaps:
+                out.append(Question(q.id + "-swap", q.paragraph, fold(vi_swaps[base]), q.form, (), q.answers[0][0]))
+            continue
+        if rng.random() >= share:
+            continue
+        context = fold(q.paragraph.context).lower()
+        present = [a for a in anchors(q.text) if fold(a).lower() in context and not any(fold(a).lower() in fold(t).lower() for _, t in q.answers)]
+        if not present:
+            continue
+        slot = rng.choice(present)
+        # A name of as many words (a person for a person, more often than not).
+        names = [n for n in pool["vi" if q.form == "vi" else "en"] if n.count(" ") == slot.count(" ")] or pool["en"]
+        for _ in range(20):
+            other = _other_number(slot, rng) if _NUMBER.fullmatch(slot) else rng.choice(names)
+            a, b = fold(other).lower(), fold(slot).lower()
+            if a not in context and a not in b and b not in a:
+                break
+        else:
+            continue
+        text = q.text.replace(slot, other, 1)
+        if q.form == "vi":
+            vi_swaps[base] = text
+        out.append(Question(q.id + "-swap", q.paragraph, text, q.form, (), q.answers[0][0]))
     return out

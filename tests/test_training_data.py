@@ -1,0 +1,68 @@
+"""The reader's training data: swapped near misses must really be unanswerable from their passage."""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "training"))
+
+from qa_data import Paragraph, Question, anchors, examples, swapped  # noqa: E402
+from retrieval.folding import fold  # noqa: E402
+
+PARAGRAPH = Paragraph(
+    "Long An",
+    0,
+    "Năm 2023, Long An cử 3 đoàn công tác sang Hàn Quốc. Đoàn do Nguyễn Văn Út dẫn đầu đã gặp Tỉnh trưởng Jeju. "
+    "Tỉnh có 1.100 doanh nghiệp Nhật Bản đang hoạt động.",
+)
+OTHER = Paragraph("Bình Phước", 0, "Bình Phước đón đoàn doanh nghiệp Singapore và Thái Lan năm 2021.")
+
+
+def _questions() -> list[Question]:
+    start = PARAGRAPH.context.index("Nguyễn Văn Út")
+    out = [
+        Question("q1-vi", PARAGRAPH, "Ai dẫn đầu đoàn Long An sang Hàn Quốc năm 2023?", "vi", ((start, "Nguyễn Văn Út"),)),
+        Question("q1-vi-noaccent", PARAGRAPH, fold("Ai dẫn đầu đoàn Long An sang Hàn Quốc năm 2023?"), "vi-noaccent", ((start, "Nguyễn Văn Út"),)),
+        Question("q1-en", PARAGRAPH, "Who led the Long An delegation to Korea in 2023?", "en", ((start, "Nguyễn Văn Út"),)),
+        Question("q2-vi", OTHER, "Doanh nghiệp Singapore đến Bình Phước năm nào?", "vi", ((OTHER.context.index("2021"), "2021"),)),
+        Question("q2-en", OTHER, "When did Singapore firms visit Bình Phước?", "en", ((OTHER.context.index("2021"), "2021"),)),
+    ]
+    return out
+
+
+def test_anchors_are_the_names_and_numbers_a_question_asks_about() -> None:
+    assert anchors("Who led the Long An delegation to Korea in 2023?") == ["Long An", "Korea", "2023"]
+    assert anchors("Ai dẫn đầu đoàn Long An sang Hàn Quốc?") == ["Long An", "Hàn Quốc"]
+
+
+def test_swapped_questions_ask_about_something_their_passage_never_mentions() -> None:
+    questions = _questions()
+    made = [q for seed in range(30) for q in swapped(questions, random.Random(seed), 1.0)]
+    assert made, "no swap was made"
+    by_id = {q.id: q for q in questions}
+    for q in made:
+        original = by_id[q.id.removesuffix("-swap")]
+        assert q.answers == () and q.near == original.answers[0][0]
+        assert q.text != original.text
+        new = set(fold(q.text).lower().split()) - set(fold(original.text).lower().split())
+        assert new, q.text
+        context = fold(q.paragraph.context).lower()
+        assert any(word.strip("?") not in context for word in new), f"{q.text!r} only uses words of its passage"
+
+
+def test_a_question_without_diacritics_gets_its_vietnamese_siblings_swap() -> None:
+    for seed in range(30):
+        made = {q.id: q for q in swapped(_questions(), random.Random(seed), 1.0)}
+        if "q1-vi-swap" in made:
+            assert made["q1-vi-noaccent-swap"].text == fold(made["q1-vi-swap"].text)
+            return
+    raise AssertionError("no Vietnamese swap in 30 seeds")
+
+
+def test_a_swapped_near_miss_is_read_over_the_window_that_answered_the_original() -> None:
+    made = swapped(_questions(), random.Random(3), 1.0)
+    windows = examples(made, lambda text: len(text.split()), random.Random(0), budget=400)
+    assert windows and all(w.answer is None and w.kind == "swapped" for w in windows)
+    assert all("Nguyễn Văn Út" in w.passage for w in windows if w.question.startswith(("Ai", "ai", "Who")))
