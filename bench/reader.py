@@ -14,6 +14,7 @@ Run from the repository root:  .venv/bin/python bench/reader.py [--limit N] [--w
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import statistics
@@ -47,6 +48,9 @@ NEAR_MISSES = ROOT / "tests" / "eval" / "near_misses.jsonl"
 # at 4% on the calibration articles leaves room for the test articles to differ.
 CALIBRATION_REFUSED = 0.04
 BONUSES = (0.0, 0.05, 0.1, 0.2, 0.4)
+# Evidence weights tried: margins span about -20..10, the evidence 0.2..1.0, so 0 (the reader
+# alone) to 32 (the evidence counting as much as the margin's whole range).
+EVIDENCE_WEIGHTS = (0.0, 2.0, 4.0, 8.0, 12.0, 16.0, 24.0, 32.0)
 
 
 def threshold_group(form: str) -> str:
@@ -86,8 +90,12 @@ def measure(searcher: Searcher, part: str, limit: int | None) -> list[dict]:
         rows.append(
             {
                 "form": q.form,
-                "present": margin[best_present],
+                # What refusal judges: the best of the windows read. (A question settled by its first
+                # window is answered either way, so the best of all three decides the same.)
+                "present": max(margin[p] for p in top(scored)),
                 "removed": max(margin[p] for p in top(without)) if without else -math.inf,
+                "present_evidence": searcher.evidence(scored),
+                "removed_evidence": searcher.evidence(without),
                 "em": exact_match(span[best_present], answers),
                 "f1": answer_f1(span[best_present], answers),
                 "baseline_em": exact_match(best_sentence, answers),
@@ -117,18 +125,29 @@ def _runtime(reader: object) -> str:
     return f"on torch ({'bfloat16' if getattr(reader, 'bf16', False) else 'float32'})"
 
 
-def calibrate(rows: list[dict]) -> dict[str, float]:
+def decision(row: dict, case: str, weight: float) -> float:
+    """What search() compares with the refusal threshold: the reader's margin plus the weighted evidence."""
+    return row[case] + weight * max(row[f"{case}_evidence"], 0.0)
+
+
+def calibrate(rows: list[dict], weight: float) -> dict[str, float]:
+    """Per language group, the threshold refusing CALIBRATION_REFUSED of the answerable questions."""
     out = {}
     for group in ("vi", "other"):
-        present = [r["present"] for r in rows if threshold_group(r["form"]) == group]
+        present = [decision(r, "present", weight) for r in rows if threshold_group(r["form"]) == group]
         out[group] = float(np.quantile(present, CALIBRATION_REFUSED))
     return out
+
+
+def near_misses_refused(rows: list[dict], weight: float, thresholds: dict[str, float]) -> float:
+    return statistics.mean(decision(r, "removed", weight) < thresholds[threshold_group(r["form"])] for r in rows)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--limit", type=int, help="only the first N questions per part")
     parser.add_argument("--write", action="store_true", help="replace the reader section of BENCHMARKS.md")
+    parser.add_argument("--dump", type=Path, help="also write the per-question measurements to this JSON file")
     parser.add_argument("--sentence-vectors", choices=("separate", "derived"), default=None, help="index both corpora this way instead of the default (the reader reads a window around the best sentence)")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -139,25 +158,36 @@ def main() -> int:
     log(f"calibration articles: {sum(p == 'calibration' for p in parts.values())}, test articles: {sum(p == 'test' for p in parts.values())}")
 
     calibration = measure(searcher, "calibration", args.limit)
-    chosen = {group: round(value, 1) for group, value in calibrate(calibration).items()}
+    if args.dump:
+        args.dump.write_text(json.dumps({"calibration": calibration}, default=str))
+    # The evidence weight is reported, not chosen here: the one refusing the most near misses on
+    # these articles (24) refused more answerable questions elsewhere (search.READER_EVIDENCE_WEIGHT).
+    weighed = {w: near_misses_refused(calibration, w, calibrate(calibration, w)) for w in EVIDENCE_WEIGHTS}
+    best_weight = search_module.READER_EVIDENCE_WEIGHT
+    chosen = {group: round(value, 1) for group, value in calibrate(calibration, best_weight).items()}
     bonus_hits = {b: statistics.mean(r["hit"][b] for r in calibration) for b in BONUSES}
     best_bonus = max(BONUSES, key=lambda b: (round(bonus_hits[b], 3), -b))  # the smallest bonus among the best
-    configured_values = (search.reader_min_margin, search.reader_min_margin_other_language, search_module.READER_BONUS)
+    configured_values = (search.reader_min_margin, search.reader_min_margin_other_language, search_module.READER_BONUS, search_module.READER_EVIDENCE_WEIGHT)
     lines = [
         "Calibration articles (choose the numbers):",
         "",
         f"- Refusal margin refusing {CALIBRATION_REFUSED:.0%} of answerable questions: Vietnamese (with or without diacritics) "
         f"{chosen['vi']:.1f}, other languages {chosen['other']:.1f}.",
+        "- Evidence weight (the similarity rule's evidence added to the reader's margin), near misses refused: "
+        + ", ".join(f"{w}: {r:.3f}" for w, r in weighed.items()) + f"; configured {best_weight} (see `retrieval/search.py`).",
         "- Rerank bonus, hit@1 (first result from the question's paragraph): " + ", ".join(f"{b}: {h:.3f}" for b, h in bonus_hits.items()) + f"; chosen {best_bonus}.",
-        f"- Configured in `retrieval/settings.py` / `retrieval/search.py`: {configured_values[0]} / {configured_values[1]}, bonus {configured_values[2]}"
-        + ("." if configured_values == (chosen["vi"], chosen["other"], best_bonus) else " (differ from the run's choice: the figures below use the run's choice; set the defaults to it)."),
+        f"- Configured in `retrieval/settings.py` / `retrieval/search.py`: {configured_values[0]} / {configured_values[1]}, bonus {configured_values[2]}, evidence weight {configured_values[3]}"
+        + ("." if configured_values == (chosen["vi"], chosen["other"], best_bonus, best_weight) else " (differ from the run's choice: the figures below use the run's choice; set the defaults to it)."),
         "",
     ]
     # Everything below runs with the numbers chosen here.
     search = search.model_copy(update={"reader_min_margin": chosen["vi"], "reader_min_margin_other_language": chosen["other"]})
     search_module.READER_BONUS = best_bonus
+    search_module.READER_EVIDENCE_WEIGHT = best_weight
 
     test = measure(searcher, "test", args.limit)
+    if args.dump:
+        args.dump.write_text(json.dumps({"calibration": calibration, "test": test}, default=str))
     configured = {"vi": chosen["vi"], "other": chosen["other"]}
     lines += [
         f"Test articles, configured margins ({len(test)} questions, each with its paragraph present and removed):",
@@ -173,7 +203,8 @@ def main() -> int:
         limit = configured[threshold_group(form)]
         mean = lambda key: statistics.mean(r[key] for r in rows)  # noqa: E731
         lines.append(
-            f"| {form} | {len(rows)} | {statistics.mean(r['present'] < limit for r in rows):.3f} | {statistics.mean(r['removed'] < limit for r in rows):.3f} "
+            f"| {form} | {len(rows)} | {statistics.mean(decision(r, 'present', best_weight) < limit for r in rows):.3f} "
+            f"| {statistics.mean(decision(r, 'removed', best_weight) < limit for r in rows):.3f} "
             f"| {mean('em'):.3f} | {mean('f1'):.3f} | {mean('baseline_em'):.3f} / {mean('baseline_f1'):.3f} "
             f"| {statistics.mean(r['hit'][0.0] for r in rows):.3f} / {statistics.mean(r['hit'][best_bonus] for r in rows):.3f} |"
         )

@@ -64,6 +64,17 @@ READER_MARGIN_SCALE = 4.0
 # reader's calibrated judgement, but its span is a guess (on the README's English Jeju question it
 # pointed at the wrong name with confidence 0.03): the passages are shown without an answer line.
 ANSWER_MIN_MARGIN = 0.0
+# The refusal threshold judges the reader's margin plus this times the similarity rule's evidence
+# (Searcher.evidence). The two see different things: the reader reads one window, the evidence
+# sees how far the best passage stands out of the whole corpus; on XQuAD the evidence alone
+# refuses about as many near misses as the reader (BENCHMARKS.md, abstention and reader).
+# Measured 2026-12-05 (bench/reader.py, BENCHMARKS.md, reader): on XQuAD's calibration articles
+# a weight of 24 refuses the most near misses at 4% answerable refused (0.68 against 0.43), and
+# on the test articles it lifts Vietnamese near misses refused from 0.66 to 0.85, but there it
+# refuses 6-9% of answerable Vietnamese questions, and on the seed articles 4 of 24 new
+# answerable questions (1 with 0) and 2 of 85 seed ones (1 with 0): the evidence's scale does
+# not carry from XQuAD's corpus to ours. So 0: the reader alone decides.
+READER_EVIDENCE_WEIGHT = 0.0
 
 
 class Reading(Protocol):
@@ -223,7 +234,7 @@ class Searcher:
             return Answer(question=text, abstained=False, results=self._shape(scored, k), evidence=evidence)
         reads = self.read(self.reader_question(text), scored)
         best = max(reads, key=lambda r: r.margin)
-        answered = best.margin >= self.reader_threshold(text)
+        answered = self.reader_decision(best.margin, evidence) >= self.reader_threshold(text)
         if abstain and not answered:
             return Answer(question=text, abstained=True, evidence=evidence, topic_present=on_topic)
         stated = best if answered and best.margin >= ANSWER_MIN_MARGIN else None
@@ -239,6 +250,10 @@ class Searcher:
         XQuAD windows: F1 0.47 typed without diacritics, 0.69 with them; BENCHMARKS.md, reader).
         """
         return self._accents.restore(question)
+
+    def reader_decision(self, margin: float, evidence: float) -> float:
+        """What the refusal threshold judges: the reader's margin, raised where the articles stand out."""
+        return margin + READER_EVIDENCE_WEIGHT * max(evidence, 0.0)
 
     def reader_threshold(self, question: str) -> float:
         """The reader's margin needed to answer, set per question language on held-out XQuAD articles."""
@@ -270,10 +285,11 @@ class Searcher:
         ~130 ms on two cores). The bot batches waiting questions, so both passes are shared.
         """
         assert self.reader is not None
-        settled = max(ANSWER_MIN_MARGIN, self.settings.reader_min_margin, self.settings.reader_min_margin_other_language)
+        # The margin at which a question is answered whatever the later windows hold.
+        settled = [max(ANSWER_MIN_MARGIN, self.reader_threshold(question) - self.reader_decision(0.0, self.evidence(scored))) for question, scored in items]
         plans = [(question, self.reading_windows(scored)) for question, scored in items]
         first = self._read_windows([(question, windows[:1]) for question, windows in plans])
-        rest = [(question, windows[1:]) if reads and reads[0].margin < settled else (question, []) for (question, windows), reads in zip(plans, first)]
+        rest = [(question, windows[1:]) if reads and reads[0].margin < settle else (question, []) for (question, windows), reads, settle in zip(plans, first, settled)]
         more = self._read_windows(rest) if any(windows for _, windows in rest) else [[] for _ in rest]
         out = [a + b for a, b in zip(first, more)]
         for (question, _), reads in zip(plans, out):

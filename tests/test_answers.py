@@ -7,13 +7,15 @@ in tests/test_reader.py with the real model.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot_harness import running_bot
-from fakes import SEEDS, FakeEncoder, FakeReader, build
+from fakes import SEEDS, FakeEncoder, FakeReader, FakeReading, build
 from retrieval import search as search_module, store
 from retrieval.evaluation import EvalQuestion, answer_f1, evaluate, exact_match
 from retrieval.search import Searcher
@@ -105,6 +107,26 @@ def test_with_a_rerank_bonus_a_passage_holding_the_answer_moves_up(index_dir: Pa
     ranks = {r.text: r.rank for r in answer.results}
     assert ranks.get(third.text, 99) < 3, "the passage where the reader found the answer did not move up"
     assert answer.answer is not None and answer.results[answer.answer.result - 1].text == third.text
+
+
+class UnsureReader(FakeReader):
+    """Finds the answers it is told, but only just short of beating its own "no answer" (margin -3)."""
+
+    def read(self, questions: Sequence[str], passages: Sequence[str]) -> list[FakeReading]:
+        return [replace(r, margin=-3.0) if r.text else r for r in super().read(questions, passages)]
+
+
+def test_where_the_articles_stand_out_an_unsure_reading_answers(index_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refusal judges the reader's margin plus the weighted evidence (search.READER_EVIDENCE_WEIGHT)."""
+    strict = {"reader_min_margin": -1.0, "reader_min_margin_other_language": -1.0}
+    monkeypatch.setattr(search_module, "READER_EVIDENCE_WEIGHT", 0.0)
+    assert searcher_with(index_dir, UnsureReader(ANSWERS), **strict).search(JEJU).abstained
+    evidence = searcher_with(index_dir, None).search(JEJU).evidence
+    monkeypatch.setattr(search_module, "READER_EVIDENCE_WEIGHT", 2.5 / evidence)  # -3 + 2.5 clears -1
+    answer = searcher_with(index_dir, UnsureReader(ANSWERS), **strict).search(JEJU)
+    assert not answer.abstained and answer.results
+    assert answer.answer is None  # answered, but a span the reader itself doubts is not stated
+    assert searcher_with(index_dir, UnsureReader(ANSWERS), **strict).search(NEAR_MISS).abstained  # nothing found: the evidence alone does not answer
 
 
 def test_setting_the_reader_off_brings_back_the_evidence_rule(index_dir: Path) -> None:
