@@ -37,7 +37,7 @@ from report import percentiles, provenance, write_section  # noqa: E402
 from retrieval.engine import open_engine, rebuild  # noqa: E402
 from retrieval.evaluation import answer_f1, evaluate, exact_match, read_questions  # noqa: E402
 from retrieval import search as search_module  # noqa: E402
-from retrieval.search import ANSWER_MIN_MARGIN, READER_MARGIN_SCALE, Scored, Searcher  # noqa: E402
+from retrieval.search import ANSWER_MIN_MARGIN, READER_MARGIN_SCALE, Scored, Searcher, reader_decision  # noqa: E402
 from retrieval.settings import ArticlesSettings, IndexSettings, SearchSettings  # noqa: E402
 from xquad import DEFAULT_DATA, SEED_QUESTIONS, load_xquad, log, xquad_searcher  # noqa: E402
 
@@ -126,8 +126,8 @@ def _runtime(reader: object) -> str:
 
 
 def decision(row: dict, case: str, weight: float) -> float:
-    """What search() compares with the refusal threshold: the reader's margin plus the weighted evidence."""
-    return row[case] + weight * max(row[f"{case}_evidence"], 0.0)
+    """What search() compares with the refusal threshold, for the question with its paragraph present or removed."""
+    return reader_decision(row[case], row[f"{case}_evidence"], weight)
 
 
 def calibrate(rows: list[dict], weight: float) -> dict[str, float]:
@@ -167,7 +167,7 @@ def main() -> int:
     chosen = {group: round(value, 1) for group, value in calibrate(calibration, best_weight).items()}
     bonus_hits = {b: statistics.mean(r["hit"][b] for r in calibration) for b in BONUSES}
     best_bonus = max(BONUSES, key=lambda b: (round(bonus_hits[b], 3), -b))  # the smallest bonus among the best
-    configured_values = (search.reader_min_margin, search.reader_min_margin_other_language, search_module.READER_BONUS, search_module.READER_EVIDENCE_WEIGHT)
+    configured_values = (search.reader_min_margin, search.reader_min_margin_other_language, search_module.READER_BONUS)
     lines = [
         "Calibration articles (choose the numbers):",
         "",
@@ -176,14 +176,13 @@ def main() -> int:
         "- Evidence weight (the similarity rule's evidence added to the reader's margin), near misses refused: "
         + ", ".join(f"{w}: {r:.3f}" for w, r in weighed.items()) + f"; configured {best_weight} (see `retrieval/search.py`).",
         "- Rerank bonus, hit@1 (first result from the question's paragraph): " + ", ".join(f"{b}: {h:.3f}" for b, h in bonus_hits.items()) + f"; chosen {best_bonus}.",
-        f"- Configured in `retrieval/settings.py` / `retrieval/search.py`: {configured_values[0]} / {configured_values[1]}, bonus {configured_values[2]}, evidence weight {configured_values[3]}"
-        + ("." if configured_values == (chosen["vi"], chosen["other"], best_bonus, best_weight) else " (differ from the run's choice: the figures below use the run's choice; set the defaults to it)."),
+        f"- Configured in `retrieval/settings.py` / `retrieval/search.py`: {configured_values[0]} / {configured_values[1]}, bonus {configured_values[2]}, evidence weight {best_weight}"
+        + ("." if configured_values == (chosen["vi"], chosen["other"], best_bonus) else " (differ from the run's choice: the figures below use the run's choice; set the defaults to it)."),
         "",
     ]
     # Everything below runs with the numbers chosen here.
     search = search.model_copy(update={"reader_min_margin": chosen["vi"], "reader_min_margin_other_language": chosen["other"]})
     search_module.READER_BONUS = best_bonus
-    search_module.READER_EVIDENCE_WEIGHT = best_weight
 
     test = measure(searcher, "test", args.limit)
     if args.dump:

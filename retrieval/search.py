@@ -77,6 +77,14 @@ ANSWER_MIN_MARGIN = 0.0
 READER_EVIDENCE_WEIGHT = 0.0
 
 
+def reader_decision(margin: float, evidence: float, weight: float | None = None) -> float:
+    """What the refusal threshold judges: the reader's margin, raised where the articles stand out.
+
+    `weight` defaults to READER_EVIDENCE_WEIGHT; bench/reader.py passes the weights it measures.
+    """
+    return margin + (READER_EVIDENCE_WEIGHT if weight is None else weight) * max(evidence, 0.0)
+
+
 class Reading(Protocol):
     """What a reader reports for one passage (embeddings.reader.Reading)."""
 
@@ -234,7 +242,7 @@ class Searcher:
             return Answer(question=text, abstained=False, results=self._shape(scored, k), evidence=evidence)
         reads = self.read(self.reader_question(text), scored)
         best = max(reads, key=lambda r: r.margin)
-        answered = self.reader_decision(best.margin, evidence) >= self.reader_threshold(text)
+        answered = reader_decision(best.margin, evidence) >= self.reader_threshold(text)
         if abstain and not answered:
             return Answer(question=text, abstained=True, evidence=evidence, topic_present=on_topic)
         stated = best if answered and best.margin >= ANSWER_MIN_MARGIN else None
@@ -250,10 +258,6 @@ class Searcher:
         XQuAD windows: F1 0.47 typed without diacritics, 0.69 with them; BENCHMARKS.md, reader).
         """
         return self._accents.restore(question)
-
-    def reader_decision(self, margin: float, evidence: float) -> float:
-        """What the refusal threshold judges: the reader's margin, raised where the articles stand out."""
-        return margin + READER_EVIDENCE_WEIGHT * max(evidence, 0.0)
 
     def reader_threshold(self, question: str) -> float:
         """The reader's margin needed to answer, set per question language on held-out XQuAD articles."""
@@ -286,7 +290,7 @@ class Searcher:
         """
         assert self.reader is not None
         # The margin at which a question is answered whatever the later windows hold.
-        settled = [max(ANSWER_MIN_MARGIN, self.reader_threshold(question) - self.reader_decision(0.0, self.evidence(scored))) for question, scored in items]
+        settled = [max(ANSWER_MIN_MARGIN, self.reader_threshold(question) - reader_decision(0.0, self.evidence(scored))) for question, scored in items]
         plans = [(question, self.reading_windows(scored)) for question, scored in items]
         first = self._read_windows([(question, windows[:1]) for question, windows in plans])
         rest = [(question, windows[1:]) if reads and reads[0].margin < settle else (question, []) for (question, windows), reads, settle in zip(plans, first, settled)]
