@@ -44,6 +44,7 @@ from embeddings.reader import READER_FILE, READER_SHA256_FILE, Reader, ReaderCon
 from embeddings.reading import best_spans, span_characters  # noqa: E402
 from embeddings.settings import DEFAULT_MODEL, default_cache_dir  # noqa: E402
 from embeddings.tokens import load_token_counter  # noqa: E402
+from retrieval.windows import WINDOW_TOKENS  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "training"))
 from mining import retrieved  # noqa: E402
@@ -208,6 +209,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--mined", type=float, default=0.0, help="share of XQuAD training questions also given the windows the searcher finds (training/mining.py, measured there: not adopted); default 0, as the shipped reader was trained")
     parser.add_argument("--swapped", type=float, default=0.0, help="share of answerable training questions also given as a near miss with a name or number swapped (qa_data.swapped). Tried 2026-12-05 at 0.5 with --exit-layer 20 --adapt-from 12: held-out XQuAD F1 0.660/0.647/0.445 (vi/en/vi-noaccent) and has-answer accuracy 0.826/0.816/0.697 against the shipped 0.693/0.670/0.470 and 0.842/0.839/0.709: not adopted; default 0, as the shipped reader was trained")
+    parser.add_argument("--window-tokens", type=int, default=WINDOW_TOKENS, help="passage tokens per training and held-out window; the searcher reads retrieval.windows.WINDOW_TOKENS (128), as the shipped reader was trained. The shipped reader reading 192-token windows was measured 2026-12-05 (BENCHMARKS.md, reader): more near misses refused on XQuAD, more seed questions refused, not adopted; a reader trained on 192 is untried")
     parser.add_argument("--exit-layer", type=int, default=ReaderConfig.exit_layer)
     parser.add_argument("--adapt-from", type=int, default=ReaderConfig.adapt_from)
     parser.add_argument("--out", type=Path, default=READER_FILE)
@@ -236,7 +238,7 @@ def main() -> None:
     train_questions = xquad_questions("train") + squad2_questions("train")
     if args.swapped:
         train_questions += swapped(train_questions, random.Random(args.seed), args.swapped)
-    items = examples(train_questions, count, rng)
+    items = examples(train_questions, count, rng, budget=args.window_tokens)
     if args.mined:
         mined = retrieved(xquad_questions("train"), random.Random(args.seed), share=args.mined)
         log(f"{len(mined)} windows found by the searcher ({sum(e.answer is None for e in mined)} near misses)")
@@ -260,7 +262,7 @@ def main() -> None:
         ("squad2-test", squad2_questions("test")),
         ("xquad-test swapped", swapped(xquad_questions("test"), random.Random(1), 1.0)),
     ):
-        windows = examples(questions, count, random.Random(1))
+        windows = examples(questions, count, random.Random(1), budget=args.window_tokens)
         if args.eval_limit:
             windows = windows[: args.eval_limit]
         held_out[name] = evaluate(reader, windows, name)
@@ -273,6 +275,7 @@ def main() -> None:
         "trained_on": "XQuAD (vi passages; vi, en, vi-noaccent questions) and SQuAD 2.0 dev, train articles of training/qa_data.py; CC BY-SA 4.0",
         "command": " ".join(["training/train_reader.py", *sys.argv[1:]]),
         "windows": len(items),
+        "window_tokens": args.window_tokens,
         "epochs": args.epochs,
         "train_seconds": round(train_seconds),
         "held_out": held_out,
