@@ -86,11 +86,11 @@ class SearchSettings(BaseModel):
     # p50 234 ms instead of 407 ms for three every time on 2026-12-02's machine (131 ms on
     # 2026-12-04's, BENCHMARKS.md, reader).
     reader_passages: int = Field(3, ge=1, le=10, description="Best passages whose windows the reader reads per question (the next ones only when the best holds no answer).")
-    # Calibration (bench/reader.py, XQuAD calibration articles): the margin refusing 4% of
-    # answerable questions is -6.8 for Vietnamese and -9.9 for English ones (a translated question
+    # Calibration (bench/reader.py, XQuAD calibration articles): the margin refusing 2% of
+    # answerable questions is -7.5 for Vietnamese and -9.1 for English ones (a translated question
     # leaves the reader less sure of any span), with the reader as its exported graph in
-    # onnxruntime, float32 (torch bf16 gave -7.0 / -10.0). On the held-out test articles these
-    # refuse 3.5-5.3% of answerable questions and 44% (en) to 66% (vi) of near misses.
-    reader_min_margin: float = Field(-6.8, ge=-50.0, le=50.0, description="Reader margin over 'no answer' needed to answer a question in the articles' language.")
-    reader_min_margin_other_language: float = Field(-9.9, ge=-50.0, le=50.0, description="The same for questions in another language.")
+    # onnxruntime, float32, reading 192-token windows. On the held-out test articles these refuse
+    # 3.5-4.3% of answerable questions and 56% (en) to 66% (vi) of near misses (BENCHMARKS.md, reader).
+    reader_min_margin: float = Field(-7.5, ge=-50.0, le=50.0, description="Reader margin over 'no answer' needed to answer a question in the articles' language.")
+    reader_min_margin_other_language: float = Field(-9.1, ge=-50.0, le=50.0, description="The same for questions in another language.")
     max_question_chars: int = Field(1000, ge=10, le=20000, description="Longer questions are cut to this length before searching.")

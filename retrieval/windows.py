@@ -12,11 +12,14 @@ from collections.abc import Callable, Sequence
 
 from .chunking import Span
 
-# 128 passage tokens: a window is then a third of the longest passage and holds the sentence
-# before and after a typical news sentence (~35 tokens). Reading three such windows costs about
-# 0.4 s on two cores (BENCHMARKS.md, reader), over the 200 ms wanted: shorter windows or fewer
-# of them are the first thing to measure when the reader is retrained.
-WINDOW_TOKENS = 128
+# 192 passage tokens, the reader trained on windows of the same size (training/train_reader.py).
+# With 128, the first window read missed the answer for 11-14% of XQuAD's held-out answerable
+# questions although its passage held it for all but 4-5%; with 192, 4-6% (first window holds
+# the answer: en / vi / vi-noaccent 0.862 / 0.887 / 0.869 -> 0.936 / 0.961 / 0.943). The reader
+# trained on 192-token windows refused more near misses at fewer answerable refusals and stated
+# better answers (BENCHMARKS.md, reader, 2026-12-05). 192 is the most the reader takes
+# (ReaderConfig.max_passage_tokens). It costs reading time: p50 ~118 ms a question (91 with 128).
+WINDOW_TOKENS = 192
 
 
 def window(text: str, sentences: Sequence[Span], center: int, count_tokens: Callable[[str], int], budget: int = WINDOW_TOKENS) -> tuple[int, int]:

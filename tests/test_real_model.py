@@ -25,10 +25,10 @@ QUESTIONS = REPO / "tests" / "eval" / "questions.jsonl"
 # The reader issue's targets, per language group: hit@1 >= 0.95, hit@3 = 1.00, at least 15 of 16
 # unanswerable questions refused and at most 1 of 85 answerable ones. Met: hit@3 and answerable
 # refusals (1 of 85). Not yet (strict xfails below): hit@1 is 0.933 (en) and 0.920 (vi-noaccent),
-# and the reader refuses 9 of 16 (BENCHMARKS.md, reader); the floors hold what was measured.
+# and the reader refuses 11 of 16 (BENCHMARKS.md, reader); the floors hold what was measured.
 HIT1, HIT3 = 0.90, 1.0
 HIT1_TARGET = 0.95
-UNANSWERABLE_REFUSED_FLOOR, UNANSWERABLE_REFUSED_TARGET, ANSWERABLE_REFUSED_AT_MOST = 9, 15, 1
+UNANSWERABLE_REFUSED_FLOOR, UNANSWERABLE_REFUSED_TARGET, ANSWERABLE_REFUSED_AT_MOST = 11, 15, 1
 JEJU = ["who met the Jeju governor?", "ai gặp tỉnh trưởng Jeju?", "ai gap tinh truong jeju"]
 
 
@@ -87,7 +87,7 @@ def test_unanswerable_questions_are_mostly_refused(report: Report) -> None:
     assert report.overall.unanswerable - len(answered) >= UNANSWERABLE_REFUSED_FLOOR, f"answered: {answered}"
 
 
-@pytest.mark.xfail(strict=True, reason="target not met yet: the reader refuses 9 of 16 unanswerable questions, 15 wanted")
+@pytest.mark.xfail(strict=True, reason="target not met yet: the reader refuses 11 of 16 unanswerable questions, 15 wanted")
 def test_unanswerable_questions_reach_the_target(report: Report) -> None:
     answered = [m["id"] for m in report.misses if m["problem"] == "answered an unanswerable question"]
     assert report.overall.unanswerable - len(answered) >= UNANSWERABLE_REFUSED_TARGET, f"answered: {answered}"
