@@ -38,12 +38,9 @@ from retrieval.folding import folded_tokens  # noqa: E402
 from retrieval.lexical import STOPWORDS  # noqa: E402
 from retrieval.search import Scored, Searcher  # noqa: E402
 from retrieval.settings import ArticlesSettings, IndexSettings, SearchSettings  # noqa: E402
-from xquad import DEFAULT_DATA, SEED_QUESTIONS, load_xquad, log, xquad_searcher  # noqa: E402
+from xquad import CALIBRATION_REFUSED, DEFAULT_DATA, FRESH, NEAR_MISSES, READER_FORMS as FORMS, SEED_QUESTIONS, load_xquad, log, xquad_searcher  # noqa: E402
 
-SETS = {"seed eval set": SEED_QUESTIONS, "fresh.jsonl": ROOT / "tests/eval/fresh.jsonl", "near_misses.jsonl": ROOT / "tests/eval/near_misses.jsonl"}
-FORMS = ("en", "vi", "vi-noaccent")
-# As bench/reader.py's CALIBRATION_REFUSED: the share of calibration answerable questions refused.
-CALIBRATION_REFUSED = 0.02
+SETS = {"seed eval set": SEED_QUESTIONS, "fresh.jsonl": FRESH, "near_misses.jsonl": NEAR_MISSES}
 WEIGHTS = {"lexical": (0.0, 8.0, 16.0, 24.0, 32.0, 48.0), "missing": (4.0, 8.0, 12.0)}
 
 
@@ -59,11 +56,11 @@ def windows_read(searcher: Searcher, question: str, candidates: list[Scored], ma
         readings = searcher.reader.read([searcher.reader_question(question)] * len(unread), [searcher.index.chunks[p].text[lo:hi] for p, lo, hi in unread])
         margins.update({p: float(r.margin) for (p, _, _), r in zip(unread, readings)})
     lexical = {s.position: s.lexical for s in candidates}
+    total = sum(view.idf(w) for w in words)
     out = []
     for p, _, _ in plan:
         chunk = searcher.index.chunks[p]
         held = set(folded_tokens(f"{chunk.title}\n{chunk.text}"))
-        total = sum(view.idf(w) for w in words)
         missing = sum(view.idf(w) for w in words if w not in held) / total if total else 0.0
         out.append({"margin": margins[p], "lexical": lexical[p], "missing": missing})
     return out
@@ -109,6 +106,7 @@ def report(data: dict) -> list[str]:
         "| seed answerable refused | seed unanswerable refused | fresh answerable refused | new near misses refused |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    by_form = {f: [r for r in data["test"] if r["form"] == f] for f in FORMS}
     for signal, weights in WEIGHTS.items():
         for weight in weights:
             limit = {}
@@ -116,7 +114,6 @@ def report(data: dict) -> list[str]:
                 answerable = [decision(r["present"], signal, weight) for r in data["calibration"] if r["vi"] == vi]
                 limit[vi] = float(np.quantile(answerable, CALIBRATION_REFUSED))
             refused = lambda rows, case: statistics.mean(decision(r[case], signal, weight) < limit[r["vi"]] for r in rows)  # noqa: E731
-            by_form = {f: [r for r in data["test"] if r["form"] == f] for f in FORMS}
 
             def ours(name: str, answerable: bool) -> str:
                 rows = [r for r in data["seed"][name] if r["answerable"] == answerable]
