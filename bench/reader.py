@@ -66,35 +66,38 @@ def measure(searcher: Searcher, part: str, limit: int | None) -> list[dict]:
         text = searcher._clean(q.text)
         scored = searcher.score(text)
         without = [s for s in scored if searcher.index.chunks[s.position].article_id != gold]
-        windows = {}
-        for candidates in (scored, without):
-            for pos, lo, hi in searcher.reading_windows(candidates):
-                windows[pos] = (lo, hi)
-        positions = list(windows)
-        readings = searcher.reader.read([searcher.reader_question(text)] * len(positions), [searcher.index.chunks[p].text[slice(*windows[p])] for p in positions])
-        margin = {p: float(r.margin) for p, r in zip(positions, readings)}
-        span = {p: r.text for p, r in zip(positions, readings)}
-        top = lambda cands: [s.position for s in cands[: searcher.settings.reader_passages]]  # noqa: E731
+        plans = {"present": searcher.reading_windows(scored), "removed": searcher.reading_windows(without)}
+        read = list(dict.fromkeys(w for plan in plans.values() for w in plan))  # (position, start, end), each read once
+        readings = searcher.reader.read([searcher.reader_question(text)] * len(read), [searcher.index.chunks[p].text[lo:hi] for p, lo, hi in read])
+        margin = {w: float(r.margin) for w, r in zip(read, readings)}
+        span = {w: r.text for w, r in zip(read, readings)}
         # As Searcher._read_many reads: the best window settles the question when it holds an
         # answer the reader would state; otherwise the best of the windows read decides.
-        first = top(scored)[0]
-        best_present = first if margin[first] >= ANSWER_MIN_MARGIN else max(top(scored), key=lambda p: margin[p])
+        first = plans["present"][0]
+        best_present = first if margin[first] >= ANSWER_MIN_MARGIN else max(plans["present"], key=lambda w: margin[w])
+        passage_margin: dict[int, float] = {}
+        for w in read:  # a passage read in more than one window ranks by its best (Searcher._rerank)
+            passage_margin[w[0]] = max(passage_margin.get(w[0], -math.inf), margin[w])
         answers = [t for _, t in q.answers]
         best_sentence = _highlight(searcher, scored[0])
+        best_removed = max(plans["removed"], key=lambda w: margin[w]) if without else None
         rows.append(
             {
                 "form": q.form,
+                "question": text,
+                "present_span": span[max(plans["present"], key=lambda w: margin[w])],
+                "removed_span": span[best_removed] if best_removed else "",
                 # What refusal judges: the best of the windows read. (A question settled by its first
-                # window is answered either way, so the best of all three decides the same.)
-                "present": max(margin[p] for p in top(scored)),
-                "removed": max(margin[p] for p in top(without)) if without else -math.inf,
+                # window is answered either way, so the best of all the windows decides the same.)
+                "present": max(margin[w] for w in plans["present"]),
+                "removed": max(margin[w] for w in plans["removed"]) if without else -math.inf,
                 "present_evidence": searcher.evidence(scored),
                 "removed_evidence": searcher.evidence(without),
                 "em": exact_match(span[best_present], answers),
                 "f1": answer_f1(span[best_present], answers),
                 "baseline_em": exact_match(best_sentence, answers),
                 "baseline_f1": answer_f1(best_sentence, answers),
-                "hit": {b: _top_article(searcher, scored, margin, b) == gold for b in BONUSES},
+                "hit": {b: _top_article(searcher, scored, passage_margin, b) == gold for b in BONUSES},
             }
         )
         if n % 100 == 0:
@@ -133,6 +136,12 @@ def calibrate(rows: list[dict], weight: float) -> dict[str, float]:
     return out
 
 
+def _refused_at_share(rows: list[dict], share: float) -> float:
+    """Near misses refused at the margin refusing `share` of these rows' answerable questions."""
+    margin = float(np.quantile([r["present"] for r in rows], share))
+    return statistics.mean(float(r["removed"] < margin) for r in rows)
+
+
 def near_misses_refused(rows: list[dict], weight: float, thresholds: dict[str, float]) -> float:
     return statistics.mean(decision(r, "removed", weight) < thresholds[threshold_group(r["form"])] for r in rows)
 
@@ -142,8 +151,11 @@ def main() -> int:
     parser.add_argument("--limit", type=int, help="only the first N questions per part")
     parser.add_argument("--write", action="store_true", help="replace the reader section of BENCHMARKS.md")
     parser.add_argument("--dump", type=Path, help="also write the per-question measurements to this JSON file")
+    parser.add_argument("--windows-per-passage", type=int, default=None, help="read up to this many windows of a passage longer than one window (default: retrieval.windows.WINDOWS_PER_PASSAGE)")
     parser.add_argument("--sentence-vectors", choices=("separate", "derived"), default=None, help="index both corpora this way instead of the default (the reader reads a window around the best sentence)")
     args = parser.parse_args()
+    if args.windows_per_passage is not None:
+        search_module.WINDOWS_PER_PASSAGE = args.windows_per_passage
     started = time.perf_counter()
     contexts, _ = load_xquad(DEFAULT_DATA)
     embeddings, search = EmbeddingsSettings(), SearchSettings()
@@ -201,6 +213,15 @@ def main() -> int:
             f"| {mean('em'):.3f} | {mean('f1'):.3f} | {mean('baseline_em'):.3f} / {mean('baseline_f1'):.3f} "
             f"| {statistics.mean(r['hit'][0.0] for r in rows):.3f} / {statistics.mean(r['hit'][best_bonus] for r in rows):.3f} |"
         )
+
+    # The same rows compared at equal shares of answerable refused, each form's margin set on its own
+    # test questions: how well the margin separates, apart from how well the calibration carried.
+    lines += [
+        "",
+        "Near misses refused when the margin is set on each form's own test questions to refuse 2% / 4% of the answerable ones: "
+        + "; ".join(f"{form} {_refused_at_share(by_form[form], 0.02):.2f} / {_refused_at_share(by_form[form], 0.04):.2f}" for form in FORMS)
+        + ".",
+    ]
 
     # What the training script measured on the held-out articles' windows (the reader alone, margin 0).
     held_out = getattr(searcher.reader, "meta", {}).get("held_out", {})

@@ -27,7 +27,7 @@ from .folding import folded_tokens, normalize
 from .lexical import STOPWORDS, LexicalIndex
 from .settings import SearchSettings
 from .store import StoredIndex
-from .windows import window
+from .windows import WINDOWS_PER_PASSAGE, windows
 
 # Two results whose folded word sets overlap this much say the same thing (captions repeated
 # under photos, a lead restated at the end); the lower one is dropped.
@@ -279,12 +279,15 @@ class Searcher:
         return self._read_many([(question, scored, evidence)])[0]
 
     def reading_windows(self, scored: list[Scored]) -> list[tuple[int, int, int]]:
-        """(position, window start, window end) for the candidates the reader reads."""
+        """(position, window start, window end) for the candidates the reader reads, best candidate first.
+
+        Up to WINDOWS_PER_PASSAGE windows per candidate (one as configured), its best sentence's first.
+        """
         out = []
         for cand in scored[: self.settings.reader_passages]:
             chunk = self._chunks[cand.position]
-            lo, hi = window(chunk.text, chunk.sentences, cand.best_sentence, self.encoder.count_tokens)
-            out.append((cand.position, lo, hi))
+            for lo, hi in windows(chunk.text, chunk.sentences, cand.best_sentence, self.encoder.count_tokens, most=WINDOWS_PER_PASSAGE):
+                out.append((cand.position, lo, hi))
         return out
 
     def _read_many(self, items: list[tuple[str, list[Scored], float]]) -> list[list[Read]]:
@@ -329,7 +332,9 @@ class Searcher:
 
     def _rerank(self, scored: list[Scored], reads: list[Read], answer: Read | None) -> list[Scored]:
         """Passages where the reader finds an answer move up; the answer's sentence becomes the highlight."""
-        gain = {r.position: READER_BONUS * math.tanh(max(r.margin, 0.0) / READER_MARGIN_SCALE) for r in reads}
+        gain: dict[int, float] = {}
+        for r in reads:  # a passage may have been read in more than one window: its best counts
+            gain[r.position] = max(gain.get(r.position, 0.0), READER_BONUS * math.tanh(max(r.margin, 0.0) / READER_MARGIN_SCALE))
         out = []
         for cand in scored:
             if cand.position in gain:

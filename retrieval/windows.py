@@ -20,6 +20,12 @@ from .chunking import Span
 # better answers (BENCHMARKS.md, reader, 2026-12-05). 192 is the most the reader takes
 # (ReaderConfig.max_passage_tokens). It costs reading time: p50 ~118 ms a question (91 with 128).
 WINDOW_TOKENS = 192
+# Windows read per passage at most: the best sentence's window, then (with 2) the rest of a
+# passage longer than one window. 2 was measured on 2026-12-05 (bench/reader.py
+# --windows-per-passage 2; BENCHMARKS.md, "a second window"): at equal shares of answerable XQuAD
+# questions refused it refused no more near misses, answer F1 moved by under a point, and the
+# margins it calibrated refused 7 of 85 seed answerable questions. So one window, as trained.
+WINDOWS_PER_PASSAGE = 1
 
 
 def window(text: str, sentences: Sequence[Span], center: int, count_tokens: Callable[[str], int], budget: int = WINDOW_TOKENS) -> tuple[int, int]:
@@ -40,3 +46,35 @@ def window(text: str, sentences: Sequence[Span], center: int, count_tokens: Call
                 break
         turn = -turn
     return sentences[lo].start, sentences[hi].end
+
+
+def windows(text: str, sentences: Sequence[Span], center: int, count_tokens: Callable[[str], int], budget: int = WINDOW_TOKENS, most: int = 1) -> list[tuple[int, int]]:
+    """The window around `center` first, then windows over what it left out, up to `most` in all.
+
+    A passage may run to 320 tokens (ChunkerSettings.max_tokens), more than one window: the
+    sentence that matches the question best is not always the one that holds the answer, and
+    what the first window leaves out can then be read too. Each further window is centred on
+    the middle of the longest stretch of sentences not read yet, so two windows cover any
+    passage up to the chunker's cap.
+    """
+    first = window(text, sentences, center, count_tokens, budget)
+    out = [first]
+    if not sentences:
+        return out
+    read = {i for i, s in enumerate(sentences) if first[0] <= s.start and s.end <= first[1]}
+    while len(out) < most:
+        runs: list[list[int]] = []
+        for i in range(len(sentences)):
+            if i in read:
+                continue
+            if runs and runs[-1][-1] == i - 1:
+                runs[-1].append(i)
+            else:
+                runs.append([i])
+        if not runs:
+            break
+        longest = max(runs, key=lambda run: sentences[run[-1]].end - sentences[run[0]].start)
+        lo, hi = window(text, sentences, longest[len(longest) // 2], count_tokens, budget)
+        out.append((lo, hi))
+        read |= {i for i, s in enumerate(sentences) if lo <= s.start and s.end <= hi}
+    return out

@@ -20,7 +20,7 @@ from retrieval import search as search_module, store
 from retrieval.evaluation import EvalQuestion, answer_f1, evaluate, exact_match
 from retrieval.search import Searcher
 from retrieval.settings import SearchSettings
-from retrieval.windows import window
+from retrieval.windows import window, windows
 from retrieval.chunking import split_sentences
 
 JEJU = "Ai đã gặp Tỉnh trưởng tỉnh Jeju?"
@@ -168,6 +168,17 @@ def test_a_window_holds_the_sentence_and_neighbours_within_budget() -> None:
     lo, hi = window(text, spans, 1, lambda s: len(s.split()), budget=8)
     assert text[lo:hi] == "Bốn năm sáu bảy. Tám chín mười."
     assert window(text, spans, 1, lambda s: len(s.split()), budget=2) == (spans[1].start, spans[1].end)  # too long alone: kept whole
+
+
+def test_a_passage_longer_than_a_window_is_read_whole_in_a_second_window() -> None:
+    text = "Một hai ba. Bốn năm sáu bảy. Tám chín mười. Mười một mười hai. Mười ba mười bốn."
+    spans = split_sentences(text)
+    words = lambda s: len(s.split())  # noqa: E731
+    first, second = windows(text, spans, 1, words, budget=8, most=2)
+    assert text[slice(*first)] == "Bốn năm sáu bảy. Tám chín mười."
+    assert text[slice(*second)] == "Mười một mười hai. Mười ba mười bốn."  # the longest stretch left unread
+    assert windows(text, spans, 1, words, budget=8) == [first]  # one window unless more are asked for
+    assert windows(text, spans, 1, words, budget=100, most=3) == [(0, len(text))]  # one window holds it all
 
 
 def test_the_bot_opens_with_the_answer_and_offers_the_closest_passages_on_a_near_miss(index_dir: Path, tmp_path: Path) -> None:
