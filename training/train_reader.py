@@ -164,7 +164,7 @@ def train(model: nn.Module, reader: Reader, rows: list[dict], epochs: float, dev
                 optimizer.step()
                 schedule.step()
                 step += 1
-                running.append(float(loss))
+                running.append(loss.item())
                 if step % 25 == 0 or step == total:
                     log(f"step {step}/{total} loss {sum(running[-25:]) / len(running[-25:]):.3f} ({time.time() - started:.0f} s)")
     finally:
