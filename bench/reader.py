@@ -66,9 +66,10 @@ def measure(searcher: Searcher, part: str, limit: int | None) -> list[dict]:
         text = searcher._clean(q.text)
         scored = searcher.score(text)
         without = [s for s in scored if searcher.index.chunks[s.position].article_id != gold]
-        plans = {"present": searcher.reading_windows(scored), "removed": searcher.reading_windows(without)}
+        asked = searcher.reader_question(text)
+        plans = {"present": searcher.reading_windows(scored, asked), "removed": searcher.reading_windows(without, asked)}
         read = list(dict.fromkeys(w for plan in plans.values() for w in plan))  # (position, start, end), each read once
-        readings = searcher.reader.read([searcher.reader_question(text)] * len(read), [searcher.index.chunks[p].text[lo:hi] for p, lo, hi in read])
+        readings = searcher.reader.read([asked] * len(read), [searcher.index.chunks[p].text[lo:hi] for p, lo, hi in read])
         margin = {w: float(r.margin) for w, r in zip(read, readings)}
         span = {w: r.text for w, r in zip(read, readings)}
         # As Searcher._read_many reads: the best window settles the question when it holds an

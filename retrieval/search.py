@@ -27,7 +27,7 @@ from .folding import folded_tokens, normalize
 from .lexical import STOPWORDS, LexicalIndex
 from .settings import SearchSettings
 from .store import StoredIndex
-from .windows import WINDOWS_PER_PASSAGE, windows
+from .windows import WINDOW_TOKENS, WINDOWS_PER_PASSAGE, windows
 
 # Two results whose folded word sets overlap this much say the same thing (captions repeated
 # under photos, a lead restated at the end); the lower one is dropped.
@@ -78,6 +78,10 @@ ANSWER_MIN_MARGIN = 0.0
 # answerable questions (1 with 0) and 2 of 85 seed ones (1 with 0): the evidence's scale does
 # not carry from XQuAD's corpus to ours. So 0: the reader alone decides.
 READER_EVIDENCE_WEIGHT = 0.0
+# Passages whose sentences were embedded apart at read time, kept for the next question that
+# reads them (an index built with derived sentence vectors; Searcher._reading_centre). A
+# passage's sentences are ~8 vectors of 3 KB: 4,096 passages hold ~100 MB at most.
+PLACEMENT_CACHE_SIZE = 4096
 
 
 def reader_decision(margin: float, evidence: float, weight: float | None = None) -> float:
@@ -215,6 +219,12 @@ class Searcher:
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._query_lock = threading.Lock()
         self._sentence_rows: list[np.ndarray] = []
+        # Sentence vectors pooled from the passage's pass (`derived`) rank passages as well as
+        # sentences embedded apart, but pick a worse window for the reader in passages longer than
+        # one (BENCHMARKS.md, sentence vectors): there the window is placed by sentences embedded
+        # apart, at read time, for the few passages a question reads.
+        self._place_apart = index.manifest.sentence_vectors == "derived"
+        self._placement: OrderedDict[int, np.ndarray] = OrderedDict()
         start = 0
         for chunk in self._chunks:
             self._sentence_rows.append(np.arange(start, start + len(chunk.sentences)))
@@ -278,17 +288,41 @@ class Searcher:
                 return cached
         return self._read_many([(question, scored, evidence)])[0]
 
-    def reading_windows(self, scored: list[Scored]) -> list[tuple[int, int, int]]:
+    def reading_windows(self, scored: list[Scored], question: str) -> list[tuple[int, int, int]]:
         """(position, window start, window end) for the candidates the reader reads, best candidate first.
 
-        Up to WINDOWS_PER_PASSAGE windows per candidate (one as configured), its best sentence's first.
+        Up to WINDOWS_PER_PASSAGE windows per candidate (one as configured), its best sentence's
+        first. `question` is what the reader reads (`reader_question`).
         """
         out = []
         for cand in scored[: self.settings.reader_passages]:
             chunk = self._chunks[cand.position]
-            for lo, hi in windows(chunk.text, chunk.sentences, cand.best_sentence, self.encoder.count_tokens, most=WINDOWS_PER_PASSAGE):
+            centre = self._reading_centre(cand, question)
+            for lo, hi in windows(chunk.text, chunk.sentences, centre, self.encoder.count_tokens, most=WINDOWS_PER_PASSAGE):
                 out.append((cand.position, lo, hi))
         return out
+
+    def _reading_centre(self, cand: Scored, question: str) -> int:
+        """The sentence the reader's window is centred on: the best sentence, by sentences embedded apart.
+
+        In an index with derived sentence vectors, a passage longer than one window has its
+        sentences embedded apart now (once, then cached), which places the window as an index
+        built with `separate` would, without the build embedding every sentence twice.
+        """
+        chunk = self._chunks[cand.position]
+        if not self._place_apart or len(chunk.sentences) < 2 or self.encoder.count_tokens(chunk.text) <= WINDOW_TOKENS:
+            return cand.best_sentence
+        with self._query_lock:
+            vectors = self._placement.get(cand.position)
+            if vectors is not None:
+                self._placement.move_to_end(cand.position)
+        if vectors is None:
+            vectors = self.encoder.encode_documents(chunk.sentence_texts(), [chunk.title] * len(chunk.sentences))
+            with self._query_lock:
+                self._placement[cand.position] = vectors
+                while len(self._placement) > PLACEMENT_CACHE_SIZE:
+                    self._placement.popitem(last=False)
+        return int(np.argmax(vectors @ self._query_vector(question)))
 
     def _read_many(self, items: list[tuple[str, list[Scored], float]]) -> list[list[Read]]:
         """Read the best window of every question in one pass, then the others' next windows in a second.
@@ -300,7 +334,7 @@ class Searcher:
         assert self.reader is not None
         # The margin at which a question is answered whatever the later windows hold.
         settled = [max(ANSWER_MIN_MARGIN, self.reader_threshold(question) - reader_decision(0.0, evidence)) for question, _, evidence in items]
-        plans = [(question, self.reading_windows(scored)) for question, scored, _ in items]
+        plans = [(question, self.reading_windows(scored, question)) for question, scored, _ in items]
         first = self._read_windows([(question, windows[:1]) for question, windows in plans])
         rest = [(question, windows[1:]) if reads and reads[0].margin < settle else (question, []) for (question, windows), reads, settle in zip(plans, first, settled)]
         more = self._read_windows(rest) if any(windows for _, windows in rest) else [[] for _ in rest]

@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from bot_harness import running_bot
@@ -207,3 +208,38 @@ def test_inline_mode_titles_the_answering_result_with_the_answer(index_dir: Path
         results = bot.api.wait_for("answerInlineQuery")[0].params["results"]
         assert results[0]["title"] == "Nguyễn Văn Út"
         assert "Nguyễn Văn Út" in json.dumps(results[0]["input_message_content"], ensure_ascii=False)
+
+
+def test_with_derived_sentence_vectors_a_long_passage_is_read_where_its_sentences_embedded_apart_point(tmp_path: Path) -> None:
+    """An index built with derived sentence vectors places the reader's window as one built with `separate`.
+
+    Derived vectors pick a worse window in passages longer than one (BENCHMARKS.md, sentence
+    vectors); the searcher embeds such a passage's sentences apart when it reads it, once.
+    """
+    filler = " ".join(f"tu{i}" for i in range(60))  # 60 words: four such sentences make a passage over one window
+    sentences = [f"Câu {n} nói về {topic} {filler}." for n, topic in enumerate(["cảng biển", "nông nghiệp", "du lịch", "giáo dục"])]
+    sentences.insert(2, "Ông Nguyễn Văn Út đã gặp Tỉnh trưởng tỉnh Jeju.")
+    (tmp_path / "articles").mkdir()
+    (tmp_path / "articles" / "long.txt").write_text("Một bài dài\n\n" + " ".join(sentences) + "\n", encoding="utf-8")
+    build(tmp_path / "articles", tmp_path / "index", FakeEncoder())  # derived, as a Ray build makes it
+    index = store.load(tmp_path / "index")
+    assert len(index.chunks) == 1 and len(index.chunks[0].sentences) == 5 and index.manifest.sentence_vectors == "derived"
+    # Stand in for derived vectors that point at the wrong sentence: every sentence gets the first one's vector.
+    index.sentence_vectors = np.repeat(index.sentence_vectors[:1], 5, axis=0)
+    encoder = FakeEncoder()
+    searcher = Searcher(index, encoder, SearchSettings(), FakeReader(ANSWERS))
+    scored = searcher.score(JEJU)
+    assert scored[0].best_sentence == 0
+    question = searcher.reader_question(JEJU)
+    [(position, lo, hi)] = searcher.reading_windows(scored[:1], question)
+    assert "Nguyễn Văn Út" in index.chunks[position].text[lo:hi] and lo > 0  # centred on the Jeju sentence, not the first
+    embedded = len(encoder.documents)
+    assert embedded == 5  # the passage's sentences, embedded apart once
+    searcher.reading_windows(scored[:1], question)
+    assert len(encoder.documents) == embedded  # and kept for the next question
+    assert searcher.search(JEJU).answer.text == "Nguyễn Văn Út"
+
+    separate = replace(index, manifest=replace(index.manifest, sentence_vectors="separate"))
+    kept = Searcher(separate, FakeEncoder(), SearchSettings(), FakeReader(ANSWERS))
+    [(_, lo, _)] = kept.reading_windows(kept.score(JEJU)[:1], question)
+    assert lo == 0  # an index with sentences embedded apart is read where its own vectors point

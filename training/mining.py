@@ -71,7 +71,7 @@ def retrieved(questions: Iterable[Question], rng: random.Random, *, share: float
         for cands, kind in ((outside, "retrieved"), (inside, "retrieved-answer")):
             if not cands:
                 continue
-            position, lo, hi = searcher.reading_windows(cands[:1])[0]  # type: ignore[attr-defined]
+            position, lo, hi = searcher.reading_windows(cands[:1], searcher.reader_question(searcher._clean(q.text)))[0]  # type: ignore[attr-defined]
             passage = chunks[position].text[lo:hi]
             if kind == "retrieved":
                 out.append(Example(q.text, passage, None, q.form, kind, texts))
