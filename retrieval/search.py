@@ -80,7 +80,9 @@ ANSWER_MIN_MARGIN = 0.0
 READER_EVIDENCE_WEIGHT = 0.0
 # Passages whose sentences were embedded apart at read time, kept for the next question that
 # reads them (an index built with derived sentence vectors; Searcher._reading_centre). A
-# passage's sentences are ~8 vectors of 3 KB: 4,096 passages hold ~100 MB at most.
+# passage's sentences are ~8 vectors of 3 KB: 4,096 passages hold ~100 MB at most. Embedding a
+# long passage's 3-4 sentences took 470-980 ms on a slow day (2026-12-06, BENCHMARKS.md, sentence
+# vectors), so a passage is embedded once and not again while it is among the last 4,096 read.
 PLACEMENT_CACHE_SIZE = 4096
 
 
@@ -334,12 +336,17 @@ class Searcher:
         assert self.reader is not None
         # The margin at which a question is answered whatever the later windows hold.
         settled = [max(ANSWER_MIN_MARGIN, self.reader_threshold(question) - reader_decision(0.0, evidence)) for question, _, evidence in items]
-        plans = [(question, self.reading_windows(scored, question)) for question, scored, _ in items]
-        first = self._read_windows([(question, windows[:1]) for question, windows in plans])
-        rest = [(question, windows[1:]) if reads and reads[0].margin < settle else (question, []) for (question, windows), reads, settle in zip(plans, first, settled)]
+        # The best candidate's windows first; the others' are planned only for questions it does not
+        # settle (placing a window can cost a pass of the model: _reading_centre).
+        plans = [(question, self.reading_windows(scored[:1], question), scored) for question, scored, _ in items]
+        first = self._read_windows([(question, windows[:1]) for question, windows, _ in plans])
+        rest = [
+            (question, windows[1:] + self.reading_windows(scored[1 : self.settings.reader_passages], question)) if reads and reads[0].margin < settle else (question, [])
+            for (question, windows, scored), reads, settle in zip(plans, first, settled)
+        ]
         more = self._read_windows(rest) if any(windows for _, windows in rest) else [[] for _ in rest]
         out = [a + b for a, b in zip(first, more)]
-        for (question, _), reads in zip(plans, out):
+        for (question, _, _), reads in zip(plans, out):
             with self._query_lock:
                 self._reads[question] = reads
                 self._reads.move_to_end(question)

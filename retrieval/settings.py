@@ -43,8 +43,12 @@ class IndexSettings(ChunkerSettings):
     # Not a chunker key either: changing it re-embeds, but the chunks stay as they are. derived
     # halves the build and was as good or better on XQuAD (Recall@1 +0.003 to +0.008) and on the
     # seed set with the reader off (BENCHMARKS.md, sentence vectors), but the best sentence it
-    # picks moves the reader's windows: with the reader on, one more answerable seed question was
-    # refused and the README's English Jeju question lost its passage at rank 1. So not yet the default.
+    # picks placed the reader's window worse in passages longer than one (XQuAD test, vi:
+    # answerable refused 4.3% -> 5.7%, F1 0.637 -> 0.606). Such passages are now placed by their
+    # sentences embedded apart when first read (Searcher._reading_centre), which brings Vietnamese
+    # back (4.3%, F1 0.633) but leaves English near misses refused 0.532 against 0.564, and the
+    # first read of a long passage costs a pass of the model (p95 of a search 1.0 s against 0.7 s,
+    # 2026-12-06). So not yet the default.
     sentence_vectors: SentenceVectors = Field(
         "separate",
         description="derived: each sentence's vector comes from its passage's forward pass (one pass per passage); separate: every sentence is embedded again on its own (twice the time).",
