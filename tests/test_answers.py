@@ -243,3 +243,24 @@ def test_with_derived_sentence_vectors_a_long_passage_is_read_where_its_sentence
     kept = Searcher(separate, FakeEncoder(), SearchSettings(), FakeReader(ANSWERS))
     [(_, lo, _)] = kept.reading_windows(kept.score(JEJU)[:1], question)
     assert lo == 0  # an index with sentences embedded apart is read where its own vectors point
+
+
+def test_a_question_settled_by_its_first_window_places_no_other_window(tmp_path: Path) -> None:
+    """Placing a window in a long derived passage costs a pass of the model: only windows that may be read are placed."""
+    filler = " ".join(f"tu{i}" for i in range(70))  # each passage over one window
+    (tmp_path / "articles").mkdir()
+    for name, fact in (("a", "Ông Nguyễn Văn Út đã gặp Tỉnh trưởng tỉnh Jeju."), ("b", "Đoàn khách thăm cảng biển Jeju.")):
+        body = " ".join([f"Câu một {filler}.", fact, f"Câu hai {filler}.", f"Câu ba {filler}."])
+        (tmp_path / "articles" / f"{name}.txt").write_text(f"Bài {name}\n\n{body}\n", encoding="utf-8")
+    build(tmp_path / "articles", tmp_path / "index", FakeEncoder())
+    index = store.load(tmp_path / "index")
+    assert len(index.chunks) == 2 and all(len(c.sentences) == 4 for c in index.chunks)
+    encoder = FakeEncoder()
+    searcher = Searcher(index, encoder, SearchSettings(reader_passages=2), FakeReader(ANSWERS))
+    answer = searcher.search(JEJU)
+    assert answer.answer is not None and answer.answer.text == "Nguyễn Văn Út"
+    assert len(encoder.documents) == 4  # the answering passage's sentences only
+
+    unsettled = Searcher(index, FakeEncoder(), SearchSettings(reader_passages=2), FakeReader({}))
+    unsettled.search(JEJU, abstain=False)
+    assert len(unsettled.encoder.documents) == 8  # nothing found in the first: the second is placed and read too
