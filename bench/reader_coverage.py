@@ -50,10 +50,11 @@ def windows_read(searcher: Searcher, question: str, candidates: list[Scored], ma
     view = searcher._lexical._folded
     assert view is not None
     words = [w for w in dict.fromkeys(folded_tokens(question)) if w not in STOPWORDS and w in view.df]
-    plan = searcher.reading_windows(candidates, searcher.reader_question(question))
+    asked = searcher.reader_question(question)
+    plan = searcher.reading_windows(candidates, asked)
     unread = [(p, lo, hi) for p, lo, hi in plan if p not in margins]
     if unread:
-        readings = searcher.reader.read([searcher.reader_question(question)] * len(unread), [searcher.index.chunks[p].text[lo:hi] for p, lo, hi in unread])
+        readings = searcher.reader.read([asked] * len(unread), [searcher.index.chunks[p].text[lo:hi] for p, lo, hi in unread])
         margins.update({p: float(r.margin) for (p, _, _), r in zip(unread, readings)})
     lexical = {s.position: s.lexical for s in candidates}
     total = sum(view.idf(w) for w in words)

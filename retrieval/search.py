@@ -86,6 +86,22 @@ READER_EVIDENCE_WEIGHT = 0.0
 PLACEMENT_CACHE_SIZE = 4096
 
 
+def _recall(cache: OrderedDict[Any, Any], key: Any) -> Any:
+    """A cached value, marked as just used; None when absent. The caller holds the lock."""
+    value = cache.get(key)
+    if value is not None:
+        cache.move_to_end(key)
+    return value
+
+
+def _keep(cache: OrderedDict[Any, Any], key: Any, value: Any, most: int) -> None:
+    """Cache a value, dropping the least recently used beyond `most`. The caller holds the lock."""
+    cache[key] = value
+    cache.move_to_end(key)
+    while len(cache) > most:
+        cache.popitem(last=False)
+
+
 def reader_decision(margin: float, evidence: float, weight: float | None = None) -> float:
     """What the refusal threshold judges: the reader's margin, raised where the articles stand out.
 
@@ -285,8 +301,7 @@ class Searcher:
         `evidence` is `self.evidence(scored)`, which the caller has already computed to decide.
         """
         with self._query_lock:
-            if (cached := self._reads.get(question)) is not None:
-                self._reads.move_to_end(question)
+            if (cached := _recall(self._reads, question)) is not None:
                 return cached
         return self._read_many([(question, scored, evidence)])[0]
 
@@ -315,15 +330,11 @@ class Searcher:
         if not self._place_apart or len(chunk.sentences) < 2 or self.encoder.count_tokens(chunk.text) <= WINDOW_TOKENS:
             return cand.best_sentence
         with self._query_lock:
-            vectors = self._placement.get(cand.position)
-            if vectors is not None:
-                self._placement.move_to_end(cand.position)
+            vectors = _recall(self._placement, cand.position)
         if vectors is None:
             vectors = self.encoder.encode_documents(chunk.sentence_texts(), [chunk.title] * len(chunk.sentences))
             with self._query_lock:
-                self._placement[cand.position] = vectors
-                while len(self._placement) > PLACEMENT_CACHE_SIZE:
-                    self._placement.popitem(last=False)
+                _keep(self._placement, cand.position, vectors, PLACEMENT_CACHE_SIZE)
         return int(np.argmax(vectors @ self._query_vector(question)))
 
     def _read_many(self, items: list[tuple[str, list[Scored], float]]) -> list[list[Read]]:
@@ -348,10 +359,7 @@ class Searcher:
         out = [a + b for a, b in zip(first, more)]
         for (question, _, _), reads in zip(plans, out):
             with self._query_lock:
-                self._reads[question] = reads
-                self._reads.move_to_end(question)
-                while len(self._reads) > QUERY_CACHE_SIZE:
-                    self._reads.popitem(last=False)
+                _keep(self._reads, question, reads, QUERY_CACHE_SIZE)
         return out
 
     def _read_windows(self, plans: list[tuple[str, list[tuple[int, int, int]]]]) -> list[list[Read]]:
@@ -476,7 +484,7 @@ class Searcher:
             vectors = self.encoder.encode_queries(missing)
             with self._query_lock:
                 for text, vector in zip(missing, vectors):
-                    self._remember(text, vector)
+                    _keep(self._query_vectors, text, vector, QUERY_CACHE_SIZE)
         if self.reader is not None:
             # `texts` are the questions with diacritics restored: what the reader reads (reader_question).
             with self._query_lock:
@@ -487,20 +495,12 @@ class Searcher:
 
     def _query_vector(self, text: str) -> np.ndarray:
         with self._query_lock:
-            if (cached := self._query_vectors.get(text)) is not None:
-                self._query_vectors.move_to_end(text)
+            if (cached := _recall(self._query_vectors, text)) is not None:
                 return cached
         vector = self.encoder.encode_queries([text])[0]
         with self._query_lock:
-            self._remember(text, vector)
+            _keep(self._query_vectors, text, vector, QUERY_CACHE_SIZE)
         return vector
-
-    def _remember(self, text: str, vector: np.ndarray) -> None:
-        """Cache a query vector (the caller holds the lock), dropping the least recently used."""
-        self._query_vectors[text] = vector
-        self._query_vectors.move_to_end(text)
-        while len(self._query_vectors) > QUERY_CACHE_SIZE:
-            self._query_vectors.popitem(last=False)
 
     def _clean(self, question: str) -> str:
         text = " ".join(normalize(question or "").split())

@@ -64,14 +64,16 @@ def retrieved(questions: Iterable[Question], rng: random.Random, *, share: float
             continue
         home = " ".join(q.paragraph.context.split())
         texts = tuple(t for _, t in q.answers)
-        scored = searcher.score(searcher._clean(q.text))  # type: ignore[attr-defined]
+        text = searcher._clean(q.text)  # type: ignore[attr-defined]
+        scored = searcher.score(text)  # type: ignore[attr-defined]
+        asked = searcher.reader_question(text)  # type: ignore[attr-defined]
         chunks = searcher.index.chunks  # type: ignore[attr-defined]
         inside = [s for s in scored if article_of.get(chunks[s.position].article_id) == home]
         outside = [s for s in scored if article_of.get(chunks[s.position].article_id) != home and not any(t in chunks[s.position].text for t in texts)]
         for cands, kind in ((outside, "retrieved"), (inside, "retrieved-answer")):
             if not cands:
                 continue
-            position, lo, hi = searcher.reading_windows(cands[:1], searcher.reader_question(searcher._clean(q.text)))[0]  # type: ignore[attr-defined]
+            position, lo, hi = searcher.reading_windows(cands[:1], asked)[0]  # type: ignore[attr-defined]
             passage = chunks[position].text[lo:hi]
             if kind == "retrieved":
                 out.append(Example(q.text, passage, None, q.form, kind, texts))
