@@ -26,11 +26,13 @@ pytestmark = pytest.mark.model
 
 REPO = Path(__file__).resolve().parent.parent
 JEJU = ["who met the Jeju governor?", "ai gặp tỉnh trưởng Jeju?", "ai gap tinh truong jeju"]
-# The reader (trained on 192-token windows) points at "Nguyễn Văn Út" for all three, with margins
-# over "no answer" of -6.6 (en), -1.0 (vi) and +0.4 (vi-noaccent): only the last is stated
-# (search.ANSWER_MIN_MARGIN); the others are answered with passages and no answer line.
-JEJU_ANSWERED = JEJU[2:]
-JEJU_UNSURE = JEJU[:2]
+# The reader (adapters on layers 8-15) points at "Nguyễn Văn Út" for all three, with margins over
+# "no answer" of +2.0 (en), +1.0 (vi) and +0.05 (vi-noaccent): all stated (search.ANSWER_MIN_MARGIN).
+JEJU_ANSWERED = JEJU
+# It points at "Shin Choong Il" here at -3.9: above the refusal margin (-9.1 for English), below
+# its own boundary, so the question is answered with passages and no answer line. (The same
+# question in Vietnamese is stated at +14.6.)
+UNSURE = {"Who is South Korea's consul general in Ho Chi Minh City?": "Shin Choong Il"}
 # The topic is in the articles, the fact is not; the similarity rule answered all three.
 NEAR_MISSES = [
     "How much did Tazmo invest in the Long Hậu industrial park?",  # Tazmo's investment is there, no amount
@@ -67,12 +69,12 @@ def test_the_jeju_answer_names_nguyen_van_ut(real_searcher: Searcher, question: 
     assert "Nguyễn Văn Út" in answer.results[answer.answer.result - 1].text
 
 
-@pytest.mark.parametrize("question", JEJU_UNSURE)
-def test_an_unsure_reader_shows_the_passages_without_an_answer_line(real_searcher: Searcher, question: str) -> None:
-    """The reader points at "Nguyễn Văn Út" but below its own boundary: answered, passages shown, no answer line."""
+@pytest.mark.parametrize(("question", "span"), UNSURE.items())
+def test_an_unsure_reader_shows_the_passages_without_an_answer_line(real_searcher: Searcher, question: str, span: str) -> None:
+    """The reader points at the answer but below its own boundary: answered, passages shown, no answer line."""
     answer = real_searcher.search(question)
     assert not answer.abstained and answer.answer is None
-    assert any("Nguyễn Văn Út" in r.text for r in answer.results[:3])
+    assert any(span in r.text for r in answer.results[:3])
 
 
 def test_ask_json_states_the_answer(real_index_dir: Path) -> None:
@@ -93,9 +95,9 @@ def test_near_misses_are_refused_as_on_topic(real_searcher: Searcher, question: 
 
 def test_the_bot_states_the_answer_and_offers_the_closest_passages_for_near_misses(real_searcher: Searcher, tmp_path: Path) -> None:
     with running_bot(real_searcher, tmp_path) as bot:
-        reply = bot.ask(JEJU_ANSWERED[0])
-        first = reply["text"].split("\n")[0]
-        assert first.startswith("💡 Trả lời: <b>Nguyễn Văn Út</b>") and first.endswith("[1]")
+        for question, label in ((JEJU[0], "Answer"), (JEJU[2], "Trả lời")):  # the reply speaks the question's language
+            first = bot.ask(question)["text"].split("\n")[0]
+            assert first.startswith(f"💡 {label}: <b>Nguyễn Văn Út</b>") and first.endswith("[1]")
         for question in NEAR_MISSES:
             refused = bot.ask(question)
             assert "do not say" in refused["text"] or "không nêu" in refused["text"]

@@ -9,8 +9,10 @@ cut out, a sibling paragraph of the same article). Articles are split by title
 (training/qa_data.py): the test and calibration articles are never trained on, and the seed
 eval set is never used at all.
 
-Measured: 11,413 windows of up to 192 passage tokens, 1.5 epochs, 53 min on two cores (12 caching,
-33 training, 8 evaluating; 2026-12-05).
+Measured: 11,413 windows of up to 192 passage tokens, 1.5 epochs, adapters on layers 8-15 (the
+default): 2 h 45 min on a 2-core AMD EPYC (26 min caching, 1 h 52 min training, 27 min
+evaluating; 2026-12-07). With adapters on 10-15 it took 53 min on a 2-core Intel Xeon, which runs
+the model about twice as fast (12 caching, 33 training, 8 evaluating; 2026-12-05).
 
 Why it fits on a CPU: the model's lower layers are frozen, so each window is run through them
 once and their output (the input of layer `adapt_from`) is cached; a training step then runs
