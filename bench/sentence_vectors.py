@@ -93,7 +93,7 @@ def main() -> int:
         "",
         "Also measured (2026-12-02, by hand with the real-model tests, not by this script): with the reader on, derived moves the best sentence "
         "and so the window the reader reads; one more answerable seed question was refused (vi-026) and the README's English Jeju question "
-        "ranked the Seogwipo passage first. So `separate` stays the default until the reader is retrained on derived windows. "
+        "ranked the Seogwipo passage first. So `separate` stayed the default until the reader was retrained (derived became the default on 2026-12-07: see the paragraphs written after this run). "
         "Pooling the prompt's tokens in with the sentence's, as a text embedded alone has "
         "them, lost 0.014 Recall@1 in English (0.921) and seed hit@1 in Vietnamese (0.933) and without diacritics (0.880), so only the sentence's own tokens are pooled.",
         "",

@@ -23,12 +23,11 @@ pytestmark = pytest.mark.model
 REPO = Path(__file__).resolve().parent.parent
 QUESTIONS = REPO / "tests" / "eval" / "questions.jsonl"
 # The reader issue's targets, per language group: hit@1 >= 0.95, hit@3 = 1.00, at least 15 of 16
-# unanswerable questions refused and at most 1 of 85 answerable ones. Met: hit@3, answerable
-# refusals (0 of 85), hit@1 in vi (0.967) and vi-noaccent (0.960). Not yet (strict xfails below):
-# hit@1 in en is 0.933, and the reader refuses 11 of 16 (BENCHMARKS.md, reader); the floors hold
-# what was measured.
-HIT1, HIT3 = 0.90, 1.0
-HIT1_TARGET = 0.95
+# unanswerable questions refused and at most 1 of 85 answerable ones. Met (2026-12-07, the reader
+# with adapters on layers 8-15 over derived sentence vectors): hit@1 1.000 / 0.967 / 0.960
+# (en / vi / vi-noaccent), hit@3, answerable refusals (0 of 85). Not yet (strict xfail below): the
+# reader refuses 11 of 16 (BENCHMARKS.md, reader); the floor holds what was measured.
+HIT1, HIT3 = 0.95, 1.0
 UNANSWERABLE_REFUSED_FLOOR, UNANSWERABLE_REFUSED_TARGET, ANSWERABLE_REFUSED_AT_MOST = 11, 15, 1
 JEJU = ["who met the Jeju governor?", "ai gặp tỉnh trưởng Jeju?", "ai gap tinh truong jeju"]
 
@@ -92,11 +91,6 @@ def test_unanswerable_questions_are_mostly_refused(report: Report) -> None:
 def test_unanswerable_questions_reach_the_target(report: Report) -> None:
     answered = [m["id"] for m in report.misses if m["problem"] == "answered an unanswerable question"]
     assert report.overall.unanswerable - len(answered) >= UNANSWERABLE_REFUSED_TARGET, f"answered: {answered}"
-
-
-@pytest.mark.xfail(strict=True, reason="target not met yet: hit@1 en 0.933 (vi 0.967, vi-noaccent 0.960); 0.95 wanted in every group")
-def test_hit_at_1_reaches_the_target_in_every_group(report: Report) -> None:
-    assert all(g.as_dict()["hit@1"] >= HIT1_TARGET for g in report.by_lang.values())
 
 
 def test_cli_reads_questions_from_stdin_and_writes_json_lines(index_dir: Path) -> None:

@@ -215,6 +215,8 @@ def main() -> None:
     parser.add_argument("--window-tokens", type=int, default=WINDOW_TOKENS, help=f"passage tokens per training and held-out window; default retrieval.windows.WINDOW_TOKENS ({WINDOW_TOKENS}), the windows the searcher reads, as the shipped reader was trained (128 before 2026-12-05: BENCHMARKS.md, reader)")
     parser.add_argument("--exit-layer", type=int, default=ReaderConfig.exit_layer)
     parser.add_argument("--adapt-from", type=int, default=ReaderConfig.adapt_from)
+    parser.add_argument("--rank", type=int, default=ReaderConfig.rank, help="LoRA rank of every adapter; the file grows with it (16: 2.8 MB)")
+    parser.add_argument("--alpha", type=float, default=None, help="LoRA alpha; default 2 x rank, the scale (alpha / rank) the shipped reader has")
     parser.add_argument("--out", type=Path, default=READER_FILE)
     parser.add_argument("--sha256-file", type=Path, default=READER_SHA256_FILE)
     args = parser.parse_args()
@@ -230,7 +232,7 @@ def main() -> None:
     model, tokenizer = st[0].auto_model, st.tokenizer
     for p in model.parameters():
         p.requires_grad_(False)
-    config = ReaderConfig(exit_layer=args.exit_layer, adapt_from=args.adapt_from)
+    config = ReaderConfig(exit_layer=args.exit_layer, adapt_from=args.adapt_from, rank=args.rank, alpha=args.alpha if args.alpha is not None else 2.0 * args.rank)
     reader = Reader.attach(model, tokenizer, config)
     reader.adapters.to(args.device)
     reader.head.to(args.device)
