@@ -197,15 +197,16 @@ def stated(rows: list[dict]) -> str:
     return f"{len(shown) / len(rows):.3f} ({sum(r['f1'] for r in shown) / len(rows):.3f})"
 
 
-def load_dump(path: Path, reader_sha256: str) -> dict[str, list[dict]]:
-    """An earlier run's XQuAD rows, refused when they were measured with another reader file."""
+def load_dump(path: Path, measured_with: dict[str, str]) -> dict[str, list[dict]]:
+    """An earlier run's XQuAD rows, refused when they were measured with another reader file or sentence vectors."""
     data = json.loads(path.read_text())
     if "test" not in data:
         raise SystemExit(f"{path} holds no test rows (the run stopped early): run without --from-dump.")
-    if data.get("reader_sha256", reader_sha256) != reader_sha256:
-        raise SystemExit(f"{path} was measured with another reader file: run without --from-dump.")
-    if "reader_sha256" not in data:
-        log(f"{path} does not say which reader measured it (older dump): make sure it was this one.")
+    for key, value in measured_with.items():
+        if data.get(key, value) != value:
+            raise SystemExit(f"{path} was measured with {key} {data[key]!r}, this run has {value!r}: run without --from-dump, or match it.")
+        if key not in data:
+            log(f"{path} does not record its {key} (older dump): make sure it matches {value!r}.")
     for row in (*data["calibration"], *data["test"]):
         row["hit"] = {float(b): hit for b, hit in row["hit"].items()}  # JSON keys are strings
     return data
@@ -237,11 +238,11 @@ def main() -> int:
     parts = splits()
     log(f"calibration articles: {sum(p == 'calibration' for p in parts.values())}, test articles: {sum(p == 'test' for p in parts.values())}")
 
-    reader_sha256 = file_sha256(READER_FILE)
-    replayed = load_dump(args.from_dump, reader_sha256) if args.from_dump else None
+    measured_with = {"reader_sha256": file_sha256(READER_FILE), "sentence_vectors": searcher.index.manifest.sentence_vectors}
+    replayed = load_dump(args.from_dump, measured_with) if args.from_dump else None
     calibration = replayed["calibration"] if replayed else measure(searcher, "calibration", args.limit)
     if args.dump:
-        args.dump.write_text(json.dumps({"reader_sha256": reader_sha256, "calibration": calibration}, default=str))
+        args.dump.write_text(json.dumps({**measured_with, "calibration": calibration}, default=str))
     # The evidence weight is reported, not chosen here: the one refusing the most near misses on
     # these articles (24) refused more answerable questions elsewhere (search.READER_EVIDENCE_WEIGHT).
     weighed = {w: near_misses_refused(calibration, w, calibrate(calibration, w)) for w in EVIDENCE_WEIGHTS}
@@ -279,7 +280,7 @@ def main() -> int:
 
     test = replayed["test"] if replayed else measure(searcher, "test", args.limit)
     if args.dump:
-        args.dump.write_text(json.dumps({"reader_sha256": reader_sha256, "calibration": calibration, "test": test}, default=str))
+        args.dump.write_text(json.dumps({**measured_with, "calibration": calibration, "test": test}, default=str))
     configured = {"vi": used["vi"], "other": used["other"]}
     lines += [
         f"Test articles, configured margins ({len(test)} questions, each with its paragraph present and removed):",
