@@ -276,12 +276,10 @@ def main() -> int:
     # Everything below runs with the numbers settled here.
     search = search.model_copy(update={"reader_min_margin": used["vi"], "reader_min_margin_other_language": used["other"]})
     search_module.READER_BONUS = used["bonus"]
-    best_bonus = used["bonus"]
 
     test = replayed["test"] if replayed else measure(searcher, "test", args.limit)
     if args.dump:
         args.dump.write_text(json.dumps({**measured_with, "calibration": calibration, "test": test}, default=str))
-    configured = {"vi": used["vi"], "other": used["other"]}
     lines += [
         f"Test articles, configured margins ({len(test)} questions, each with its paragraph present and removed):",
         "",
@@ -293,13 +291,13 @@ def main() -> int:
         by_form[r["form"]].append(r)
     for form in FORMS:
         rows = by_form[form]
-        limit = configured[threshold_group(form)]
+        limit = used[threshold_group(form)]
         mean = lambda key: statistics.mean(r[key] for r in rows)  # noqa: E731
         lines.append(
             f"| {form} | {len(rows)} | {statistics.mean(decision(r, 'present', best_weight) < limit for r in rows):.3f} "
             f"| {statistics.mean(decision(r, 'removed', best_weight) < limit for r in rows):.3f} "
             f"| {mean('em'):.3f} | {mean('f1'):.3f} | {stated(rows)} | {mean('baseline_em'):.3f} / {mean('baseline_f1'):.3f} "
-            f"| {statistics.mean(r['hit'][0.0] for r in rows):.3f} / {statistics.mean(r['hit'][best_bonus] for r in rows):.3f} |"
+            f"| {statistics.mean(r['hit'][0.0] for r in rows):.3f} / {statistics.mean(r['hit'][used['bonus']] for r in rows):.3f} |"
         )
 
     # The same rows compared at equal shares of answerable refused, each form's margin set on its own
