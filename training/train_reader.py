@@ -18,6 +18,11 @@ Why it fits on a CPU: the model's lower layers are frozen, so each window is run
 once and their output (the input of layer `adapt_from`) is cached; a training step then runs
 only the adapted layers. On a GPU (`--device cuda`) the same script runs unchanged, faster.
 
+A run keeps its progress in .seedqa/training/ (training/checkpoints.py): stopped by Ctrl-C,
+SIGTERM or `--stop-after MINUTES`, or killed, the same command goes on from the last saved
+point (at most 25 steps back) and ends with the weights an unstopped run ends with. Training in
+slices of a session's time works the same way.
+
 Writes embeddings/trained/embeddinggemma-300m-reader.safetensors and its sha256, and prints
 held-out figures (answer EM/F1, has-answer accuracy) per question form.
 """
@@ -31,6 +36,7 @@ import os
 import random
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +56,7 @@ from embeddings.tokens import load_token_counter  # noqa: E402
 from retrieval.windows import WINDOW_TOKENS  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "training"))
+from checkpoints import CHECKPOINT_STEPS, STOPPED_EXIT, Checkpoint, Deadline, StopSignal, Stopped, run_identity, windows_digest  # noqa: E402
 from mining import retrieved  # noqa: E402
 from qa_data import Example, examples, squad2_questions, swapped, xquad_questions  # noqa: E402
 from retrieval.evaluation import answer_f1 as f1, exact_match  # noqa: E402
@@ -61,6 +68,14 @@ BATCH = 16
 # the loss jumping, the head (new, from zero) learns at twice that.
 LEARNING_RATE = 5e-4
 WARMUP_STEPS = 30
+# Windows run through the frozen lower layers at once, and kept in one checkpoint file: 32
+# windows of ~250 tokens are ~4 s on two cores and ~10 MB.
+STATE_CHUNK = 32
+# Where a run keeps its progress (training/checkpoints.py), under the project's local state.
+CHECKPOINTS = ROOT / ".seedqa" / "training"
+# Options that change how a run is carried out, not what it writes: left out of the command the
+# artifact records, so a run stopped and resumed records the command that reproduces it.
+RUN_ONLY_OPTIONS = {"--stop-after": 1, "--checkpoints": 1, "--fresh": 0, "--threads": 1}
 
 
 class Skip(nn.Module):
@@ -100,12 +115,21 @@ def prepare(tokenizer: object, config: ReaderConfig, items: list[Example]) -> li
     return rows
 
 
-def cache_states(model: nn.Module, config: ReaderConfig, rows: list[dict], device: str, bf16: bool) -> None:
-    """Run every window once through the frozen lower layers; keep the input of layer adapt_from."""
+def cache_states(model: nn.Module, config: ReaderConfig, rows: list[dict], device: str, bf16: bool, checkpoint: Checkpoint | None = None, stop: StopSignal | None = None) -> None:
+    """Run every window once through the frozen lower layers; keep the input of layer adapt_from.
+
+    Chunks already in the checkpoint are read back instead of run again.
+    """
     order = sorted(range(len(rows)), key=lambda i: len(rows[i]["ids"]))
-    started = time.time()
-    for n, lo in enumerate(range(0, len(order), 32)):
-        idx = order[lo : lo + 32]
+    started, reused = time.time(), 0
+    for n, lo in enumerate(range(0, len(order), STATE_CHUNK)):
+        idx = order[lo : lo + STATE_CHUNK]
+        saved = checkpoint.load_states(n) if checkpoint is not None else None
+        if saved is not None and sorted(saved) == sorted(idx):
+            for i in idx:
+                rows[i]["hidden"] = saved[i]
+            reused += len(idx)
+            continue
         length = max(len(rows[i]["ids"]) for i in idx)
         ids = torch.zeros((len(idx), length), dtype=torch.long)
         mask = torch.zeros((len(idx), length), dtype=torch.long)
@@ -116,11 +140,25 @@ def cache_states(model: nn.Module, config: ReaderConfig, rows: list[dict], devic
             hidden = run_layers(model, config.adapt_from, input_ids=ids.to(device), attention_mask=mask.to(device))
         for j, i in enumerate(idx):
             rows[i]["hidden"] = hidden[j, : len(rows[i]["ids"])].to("cpu", torch.bfloat16).clone()
-        if n % 20 == 0:
-            log(f"cached {min(lo + 32, len(order))}/{len(order)} windows ({time.time() - started:.0f} s)")
+        if checkpoint is not None:
+            checkpoint.save_states(n, {i: rows[i]["hidden"] for i in idx})
+        done = min(lo + STATE_CHUNK, len(order))
+        if n % 20 == 0 or done == len(order):
+            log(f"cached {done}/{len(order)} windows ({time.time() - started:.0f} s" + (f"; {reused} read back from the checkpoint)" if reused else ")"))
+        if stop is not None and stop.due():
+            raise Stopped(f"after caching {done} of {len(order)} windows")
+    if reused:
+        log(f"read back {reused} of {len(order)} windows' cached states from {checkpoint.folder if checkpoint else ''}")
 
 
-def train(model: nn.Module, reader: Reader, rows: list[dict], epochs: float, device: str, bf16: bool, seed: int) -> None:
+def train(model: nn.Module, reader: Reader, rows: list[dict], epochs: float, device: str, bf16: bool, seed: int, checkpoint: Checkpoint | None = None, stop: StopSignal | None = None) -> float:
+    """Train the adapters and the head; returns the seconds spent, over every run that got it here.
+
+    With a checkpoint, a run that stopped goes on from its last saved step: the adapters, the
+    head, the optimiser and the schedule come back as they were, and the epoch's batch order is
+    drawn again from the random state saved at the epoch's start, so the rest of the run sees the
+    batches an unstopped run would have.
+    """
     config = reader.config
     frozen = model.layers
     model.layers = nn.ModuleList([Skip() for _ in range(config.adapt_from)] + list(frozen[config.adapt_from :]))
@@ -130,16 +168,29 @@ def train(model: nn.Module, reader: Reader, rows: list[dict], epochs: float, dev
     steps_per_epoch = math.ceil(len(rows) / BATCH)
     total = max(1, int(steps_per_epoch * epochs))
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / WARMUP_STEPS) * max(0.0, 1 - s / total))
-    step, started, running = 0, time.time(), []
+    step, skip, before, running = 0, 0, 0.0, []
+    saved = checkpoint.load_training() if checkpoint is not None else None
+    if saved is not None:
+        reader.adapters.load_state_dict(saved["adapters"])
+        reader.head.load_state_dict(saved["head"])
+        optimizer.load_state_dict(saved["optimizer"])
+        schedule.load_state_dict(saved["schedule"])
+        rng.setstate(saved["epoch_rng"])
+        step, skip, before, running = saved["step"], saved["done_in_epoch"], saved["seconds"], saved["running"]
+        log(f"going on from step {step}/{total} (saved in {checkpoint.folder if checkpoint else ''})")
+    started = time.time()
     try:
         while step < total:
             # Similar lengths in a batch (little padding), batches in random order.
+            epoch_rng = rng.getstate()
             order = sorted(range(len(rows)), key=lambda i: len(rows[i]["ids"]) + rng.random() * 24)
             batches = [order[i : i + BATCH] for i in range(0, len(order), BATCH)]
             rng.shuffle(batches)
-            for idx in batches:
+            for k, idx in enumerate(batches):
                 if step >= total:
                     break
+                if k < skip:  # done before the run stopped
+                    continue
                 length = max(len(rows[i]["ids"]) for i in idx)
                 hidden = torch.zeros((len(idx), length, model.config.hidden_size), dtype=torch.bfloat16)
                 mask = torch.zeros((len(idx), length), dtype=torch.long)
@@ -166,11 +217,31 @@ def train(model: nn.Module, reader: Reader, rows: list[dict], epochs: float, dev
                 optimizer.step()
                 schedule.step()
                 step += 1
-                running.append(loss.item())
+                running = [*running[-24:], loss.item()]
                 if step % 25 == 0 or step == total:
-                    log(f"step {step}/{total} loss {sum(running[-25:]) / len(running[-25:]):.3f} ({time.time() - started:.0f} s)")
+                    log(f"step {step}/{total} loss {sum(running) / len(running):.3f} ({before + time.time() - started:.0f} s)")
+                due = stop is not None and stop.due()
+                if checkpoint is not None and (step % CHECKPOINT_STEPS == 0 or step == total or due):
+                    checkpoint.save_training(
+                        {
+                            "step": step,
+                            "finished": step == total,
+                            "epoch_rng": epoch_rng,
+                            "done_in_epoch": k + 1,
+                            "adapters": reader.adapters.state_dict(),
+                            "head": reader.head.state_dict(),
+                            "optimizer": optimizer.state_dict(),
+                            "schedule": schedule.state_dict(),
+                            "running": running,
+                            "seconds": before + time.time() - started,
+                        }
+                    )
+                if due:
+                    raise Stopped(f"at step {step} of {total}")
+            skip = 0
     finally:
         model.layers = frozen
+    return before + time.time() - started
 
 
 def evaluate(reader: Reader, items: list[Example], name: str) -> dict[str, float]:
@@ -219,7 +290,38 @@ def main() -> None:
     parser.add_argument("--alpha", type=float, default=None, help="LoRA alpha; default 2 x rank, the scale (alpha / rank) the shipped reader has")
     parser.add_argument("--out", type=Path, default=READER_FILE)
     parser.add_argument("--sha256-file", type=Path, default=READER_SHA256_FILE)
+    parser.add_argument("--stop-after", type=float, default=None, metavar="MINUTES", help="stop at the first safe point after this many minutes, keeping the progress; the same command goes on from there (Ctrl-C and SIGTERM stop the same way)")
+    parser.add_argument("--checkpoints", type=Path, default=CHECKPOINTS, help=f"where a run keeps its progress (default {CHECKPOINTS.relative_to(ROOT)}; ~3.5 GB for a full run, removed when it finishes)")
+    parser.add_argument("--fresh", action="store_true", help="start over, discarding this run's saved progress")
     args = parser.parse_args()
+    deadline = Deadline(args.stop_after)
+    deadline.listen()
+    try:
+        run(args, deadline)
+    except Stopped as stopped:
+        log(f"stopped {deadline.reason()}, {stopped}; the progress is saved: run the same command to go on from there")
+        sys.exit(STOPPED_EXIT)
+    except KeyboardInterrupt:
+        log(f"stopped at once; the progress up to the last checkpoint (every {CHECKPOINT_STEPS} steps) is saved: run the same command to go on from there")
+        sys.exit(130)
+
+
+def recorded_command(argv: list[str]) -> str:
+    """The command as the artifact records it: without the options that only say how the run was carried out."""
+    kept, skip = [], 0
+    for word in argv:
+        if skip:
+            skip -= 1
+            continue
+        name = word.split("=", 1)[0]
+        if name in RUN_ONLY_OPTIONS:
+            skip = RUN_ONLY_OPTIONS[name] if "=" not in word else 0
+            continue
+        kept.append(word)
+    return " ".join(["training/train_reader.py", *kept])
+
+
+def run(args: argparse.Namespace, stop: StopSignal) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -251,26 +353,39 @@ def main() -> None:
     rng.shuffle(items)
     if args.limit:
         items = items[: args.limit]
-    log(f"{len(train_questions)} training questions -> {len(items)} windows; bf16 {bf16}")
+    identity = run_identity(
+        base=fingerprint, config=asdict(config), epochs=args.epochs, seed=args.seed, eval_limit=args.eval_limit, window_tokens=args.window_tokens,
+        device=args.device.split(":")[0], bf16=bf16, batch=BATCH, learning_rate=LEARNING_RATE, warmup=WARMUP_STEPS, windows=windows_digest(items),
+    )
+    checkpoint = Checkpoint.open(args.checkpoints, identity, fresh=args.fresh)
+    log(f"{len(train_questions)} training questions -> {len(items)} windows; bf16 {bf16}; progress kept in {checkpoint.folder}" + (" (going on from there)" if checkpoint.started() else ""))
     rows = prepare(tokenizer, config, items)
-    cache_states(model, config, rows, args.device, bf16)
-    started = time.time()
-    train(model, reader, rows, args.epochs, args.device, bf16, args.seed)
-    train_seconds = time.time() - started
+    saved = checkpoint.load_training()
+    if saved is None or not saved["finished"]:  # a finished run needs no states to evaluate
+        cache_states(model, config, rows, args.device, bf16, checkpoint, stop)
+    train_seconds = train(model, reader, rows, args.epochs, args.device, bf16, args.seed, checkpoint, stop)
     del rows
 
-    held_out = {}
-    for name, questions in (
-        ("xquad-test vi", xquad_questions("test", ("vi",))),
-        ("xquad-test en", xquad_questions("test", ("en",))),
-        ("xquad-test vi-noaccent", xquad_questions("test", ("vi-noaccent",))),
-        ("squad2-test", squad2_questions("test")),
-        ("xquad-test swapped", swapped(xquad_questions("test"), random.Random(1), 1.0)),
-    ):
-        windows = examples(questions, count, random.Random(1), budget=args.window_tokens)
+    held_out = checkpoint.load_held_out()
+    groups = {
+        "xquad-test vi": lambda: xquad_questions("test", ("vi",)),
+        "xquad-test en": lambda: xquad_questions("test", ("en",)),
+        "xquad-test vi-noaccent": lambda: xquad_questions("test", ("vi-noaccent",)),
+        "squad2-test": lambda: squad2_questions("test"),
+        "xquad-test swapped": lambda: swapped(xquad_questions("test"), random.Random(1), 1.0),
+    }
+    for name, questions in groups.items():
+        if name in held_out:
+            log(f"{name}: measured before the run stopped")
+            continue
+        windows = examples(questions(), count, random.Random(1), budget=args.window_tokens)
         if args.eval_limit:
             windows = windows[: args.eval_limit]
         held_out[name] = evaluate(reader, windows, name)
+        checkpoint.save_held_out(held_out)
+        if stop.due() and len(held_out) < len(groups):
+            raise Stopped(f"after measuring {len(held_out)} of {len(groups)} held-out groups")
+    held_out = {name: held_out[name] for name in groups}
 
     reader.adapters.to("cpu")
     reader.head.to("cpu")
@@ -278,7 +393,7 @@ def main() -> None:
         "base_model": DEFAULT_MODEL,
         "base_fingerprint": fingerprint,
         "trained_on": "XQuAD (vi passages; vi, en, vi-noaccent questions) and SQuAD 2.0 dev, train articles of training/qa_data.py; CC BY-SA 4.0",
-        "command": " ".join(["training/train_reader.py", *sys.argv[1:]]),
+        "command": recorded_command(sys.argv[1:]),
         "windows": len(items),
         "window_tokens": args.window_tokens,
         "epochs": args.epochs,
@@ -287,6 +402,7 @@ def main() -> None:
     }
     digest = reader_module.save(reader, args.out, meta, args.sha256_file)
     log(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB, sha256 {digest[:16]}...)")
+    checkpoint.remove()
     print(json.dumps(held_out, indent=2))
 
 

@@ -1,0 +1,129 @@
+"""A reader training run stopped part-way goes on where it stopped and ends where an unstopped run ends."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from safetensors import safe_open
+
+from embeddings.provision import resolve_model
+from embeddings.reader import Reader, ReaderConfig
+from embeddings.settings import DEFAULT_MODEL, default_cache_dir
+from embeddings.tokens import load_token_counter
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "training"))
+import train_reader  # noqa: E402
+from checkpoints import STOPPED_EXIT, Checkpoint, Stopped  # noqa: E402
+from qa_data import examples, xquad_questions  # noqa: E402
+
+pytestmark = pytest.mark.model
+
+# Two adapted layers, a small rank and short windows: the same code paths as a full run, in seconds.
+CONFIG = ReaderConfig(exit_layer=16, adapt_from=14, rank=4, alpha=8.0)
+SMALL_RUN = ["--limit", "40", "--eval-limit", "2", "--window-tokens", "48", "--adapt-from", "14", "--rank", "4", "--epochs", "1"]
+
+
+class StopAfter:
+    """Due at the safe point after the given number of them."""
+
+    def __init__(self, points: int) -> None:
+        self.left = points
+
+    def due(self) -> bool:
+        self.left -= 1
+        return self.left < 0
+
+
+@pytest.fixture(scope="module")
+def model() -> tuple[Any, Any, str]:
+    from sentence_transformers import SentenceTransformer
+
+    source, _ = resolve_model(DEFAULT_MODEL, default_cache_dir(), progress=False)
+    st = SentenceTransformer(source, device="cpu")
+    for p in st[0].auto_model.parameters():
+        p.requires_grad_(False)
+    return st[0].auto_model, st.tokenizer, source
+
+
+def rows_for(model: tuple[Any, Any, str]) -> list[dict]:
+    _, tokenizer, source = model
+    items = examples(xquad_questions("train", ("vi",))[:24], load_token_counter(source), random.Random(0), budget=48)
+    return train_reader.prepare(tokenizer, CONFIG, items)
+
+
+def trained_weights(reader: Reader) -> dict[str, torch.Tensor]:
+    weights = {f"adapters.{k}": v.detach().clone() for k, v in reader.adapters.state_dict().items()}
+    weights.update({f"head.{k}": v.detach().clone() for k, v in reader.head.state_dict().items()})
+    return weights
+
+
+def new_reader(model: tuple[Any, Any, str], seed: int) -> Reader:
+    """A reader as a process starting a run makes one: random adapters from the seed."""
+    torch.manual_seed(seed)
+    return Reader.attach(model[0], model[1], CONFIG)
+
+
+def test_a_stopped_run_goes_on_and_ends_with_the_weights_of_an_unstopped_one(model: tuple[Any, Any, str], tmp_path: Path) -> None:
+    hf_model = model[0]
+    rows = rows_for(model)
+    assert len(rows) > train_reader.STATE_CHUNK  # two chunks of cached states
+    reader = new_reader(model, 0)
+    try:
+        train_reader.cache_states(hf_model, CONFIG, rows, "cpu", False)
+        train_reader.train(hf_model, reader, rows, 2.0, "cpu", False, 13)
+        expected = trained_weights(reader)
+    finally:
+        reader.adapters.detach()
+
+    checkpoint = Checkpoint.open(tmp_path, "run")
+    with pytest.raises(Stopped):
+        train_reader.cache_states(hf_model, CONFIG, rows_for(model), "cpu", False, checkpoint, StopAfter(0))
+    assert checkpoint.cached_chunks() == 1
+    resumed_rows = rows_for(model)
+    train_reader.cache_states(hf_model, CONFIG, resumed_rows, "cpu", False, checkpoint, StopAfter(10))
+    assert checkpoint.cached_chunks() == 2
+    assert all(torch.equal(a["hidden"], b["hidden"]) for a, b in zip(rows, resumed_rows))
+
+    reader = new_reader(model, 0)  # the same run as above, stopped
+    try:
+        with pytest.raises(Stopped):  # at step 2 of 3 in the first epoch: the rest of the epoch is still to come
+            train_reader.train(hf_model, reader, resumed_rows, 2.0, "cpu", False, 13, checkpoint, StopAfter(1))
+    finally:
+        reader.adapters.detach()
+    saved = checkpoint.load_training()
+    assert saved is not None and (saved["step"], saved["done_in_epoch"], saved["finished"]) == (2, 2, False)
+
+    reader = new_reader(model, 1)  # a new process: its random adapters give way to the saved ones
+    try:
+        train_reader.train(hf_model, reader, resumed_rows, 2.0, "cpu", False, 13, checkpoint, StopAfter(100))
+        got = trained_weights(reader)
+    finally:
+        reader.adapters.detach()
+    assert got.keys() == expected.keys()
+    assert all(torch.equal(got[k], expected[k]) for k in expected)
+
+
+def test_the_training_command_stops_when_told_and_the_same_command_finishes(tmp_path: Path) -> None:
+    out, sha = tmp_path / "reader.safetensors", tmp_path / "reader.sha256"
+    command = [sys.executable, str(REPO / "training" / "train_reader.py"), *SMALL_RUN, "--out", str(out), "--sha256-file", str(sha), "--checkpoints", str(tmp_path / "progress")]
+
+    stopped = subprocess.run([*command, "--stop-after", "0"], capture_output=True, text=True, timeout=600)
+    assert stopped.returncode == STOPPED_EXIT, stopped.stdout + stopped.stderr
+    assert "run the same command to go on" in stopped.stdout
+    assert "Traceback" not in stopped.stderr
+    assert not out.exists()
+
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert "going on from there" in finished.stdout
+    with safe_open(str(out), framework="numpy") as handle:
+        recorded = handle.metadata()["seedqa_reader"]
+    assert "--checkpoints" not in recorded and "--stop-after" not in recorded and "--adapt-from 14" in recorded
+    assert not any((tmp_path / "progress").iterdir())  # a finished run leaves no progress behind
