@@ -1,0 +1,199 @@
+"""The reader's graph quantized: is a faster read worth the answers it changes?
+
+Why: the reader adds ~300 ms to a question on a 2-core AMD EPYC (BENCHMARKS.md, reader), over
+issue 11's 200 ms, and its time is matrix products over ~250 tokens in layers 0-15. onnxruntime
+can run those products in int8: dynamically quantized MatMuls (weights int8, activations
+quantized per call, per tensor), or weights in 8- or 4-bit blocks with int8 compute
+(MatMulNBits). Each variant is made here from the exported float32 reader graph
+(embeddings/onnx_runtime.export_reader; start `seedqa ask` once to export it) and read on the
+same held-out XQuAD windows as training/train_reader.py's figures, against the float32 graph:
+answer F1/EM, decisions at margin 0, how many spans and decisions change, and the time per
+window read in batches (as a bench run reads) and one at a time (as most questions are read).
+
+Run from the repository root, alone (about 10 minutes on two cores with the default limit):
+    .venv/bin/python bench/reader_quantized.py [--limit N] [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "training")]
+for key, value in {"TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}.items():
+    os.environ.setdefault(key, value)
+
+import numpy as np  # noqa: E402
+
+from embeddings.onnx_encoder import LeanTokenizer, open_session  # noqa: E402
+from embeddings.onnx_files import reader_graph_ready  # noqa: E402
+from embeddings.onnx_reader import OnnxReader  # noqa: E402
+from embeddings.provision import resolve_model  # noqa: E402
+from embeddings.reading import Reading, open_artifact  # noqa: E402
+from embeddings.settings import DEFAULT_MODEL, default_cache_dir  # noqa: E402
+from embeddings.tokens import load_token_counter  # noqa: E402
+from qa_data import Example, examples, xquad_questions  # noqa: E402
+from report import percentiles, provenance, write_section  # noqa: E402
+from retrieval.evaluation import answer_f1, exact_match  # noqa: E402
+from retrieval.windows import WINDOW_TOKENS  # noqa: E402
+
+FORMS = ("vi", "en", "vi-noaccent")
+# Windows read one at a time per form for the latency column: a question is read one window at a
+# time unless the reader is unsure (1.85 windows per seed question, BENCHMARKS.md, reader).
+SINGLE_READS = 16
+# Adopted only if it is faster and reads as the float32 graph does: the same span in 99% of
+# windows and no answer/refusal decision changed in more than 1% (XQuAD's test set resolves
+# about 0.3%).
+MIN_SAME_SPANS = 0.99
+MAX_FLIPPED = 0.01
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def dynamic(per_channel: bool) -> Callable[[Path, Path], None]:
+    def make(source: Path, out: Path) -> None:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        quantize_dynamic(str(source), str(out), op_types_to_quantize=["MatMul"], weight_type=QuantType.QInt8, per_channel=per_channel, use_external_data_format=True, extra_options={"MatMulConstBOnly": True})
+
+    return make
+
+
+def blocks(bits: int, size: int) -> Callable[[Path, Path], None]:
+    def make(source: Path, out: Path) -> None:
+        import onnx
+        from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer  # needs onnx_ir (the bench extra)
+
+        # accuracy_level 4: activations quantized to int8 per block, the products in int8.
+        config = DefaultWeightOnlyQuantConfig(block_size=size, is_symmetric=True, accuracy_level=4, bits=bits)
+        quantizer = MatMulNBitsQuantizer(onnx.load(str(source)), bits=bits, block_size=size, is_symmetric=True, accuracy_level=4, algo_config=config)
+        quantizer.process()
+        quantizer.model.save_model_to_file(str(out), use_external_data_format=True)
+
+    return make
+
+
+VARIANTS: dict[str, Callable[[Path, Path], None] | None] = {
+    "float32 (shipped)": None,
+    "int8 MatMuls, per tensor (quantize_dynamic)": dynamic(per_channel=False),
+    "int8 MatMuls, per channel (quantize_dynamic)": dynamic(per_channel=True),
+    "8-bit weights in blocks of 32, int8 products (MatMulNBits)": blocks(8, 32),
+    "4-bit weights in blocks of 32, int8 products (MatMulNBits)": blocks(4, 32),
+}
+
+
+def read_all(reader: OnnxReader, items: list[Example]) -> tuple[list[Reading], float, float]:
+    """Readings of every window (in batches), ms per window so, and the p50 ms of one window read alone."""
+    reader.read([items[0].question], [items[0].passage])  # the first run plans the graph
+    started = time.perf_counter()
+    got = reader.read([e.question for e in items], [e.passage for e in items])
+    batched = (time.perf_counter() - started) * 1000 / len(items)
+    alone = []
+    for e in items[:SINGLE_READS]:
+        started = time.perf_counter()
+        reader.read([e.question], [e.passage])
+        alone.append((time.perf_counter() - started) * 1000)
+    return got, batched, percentiles(alone)[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--limit", type=int, default=96, help="held-out windows per question form (564 each at most)")
+    parser.add_argument("--write", action="store_true", help="rewrite this section of BENCHMARKS.md")
+    args = parser.parse_args()
+    began = time.time()
+
+    source, fingerprint = resolve_model(DEFAULT_MODEL, default_cache_dir(), progress=False)
+    artifact = open_artifact(fingerprint)
+    ready = reader_graph_ready(default_cache_dir(), fingerprint, artifact.sha256)
+    if ready is None:
+        sys.exit("The reader has no exported graph yet: run `.venv/bin/seedqa ask 'who met the Jeju governor?'` once, then this again.")
+    graph, record = ready
+    tokenizer = LeanTokenizer.load(Path(source), 1 << 16)
+    shipped = OnnxReader.open(graph, record, tokenizer, artifact)
+    count = load_token_counter(source)
+    windows = {form: examples(xquad_questions("test", (form,)), count, random.Random(1), budget=WINDOW_TOKENS)[: args.limit] for form in FORMS}
+
+    rows: list[tuple[str, str, list[str]]] = []
+    base: dict[str, list[Reading]] = {}
+    scratch = Path(tempfile.mkdtemp(prefix="seedqa-quantized-"))
+    verdicts: dict[str, bool] = {}
+    shipped_alone = 0.0
+    try:
+        for name, make in VARIANTS.items():
+            reader = shipped
+            if make is not None:
+                out = scratch / "reader.onnx"
+                try:
+                    make(graph, out)
+                except ImportError as exc:
+                    log(f"{name}: skipped ({exc}; pip install -e '.[bench]')")
+                    continue
+                reader = OnnxReader(open_session(out), tokenizer, shipped._special, artifact)
+            same_all, flipped_all, alone_all = [], [], []
+            for form, items in windows.items():
+                got, batched, alone = read_all(reader, items)
+                alone_all.append(alone)
+                answerable = [(g, e) for g, e in zip(got, items) if e.answer is not None]
+                misses = [g for g, e in zip(got, items) if e.answer is None]
+                figures = [
+                    f"{batched:.0f} / {alone:.0f}",
+                    f"{np.mean([answer_f1(g.text, e.answer_texts) for g, e in answerable]):.3f}",
+                    f"{np.mean([exact_match(g.text, e.answer_texts) for g, e in answerable]):.3f}",
+                    f"{np.mean([g.margin > 0 for g, _ in answerable]):.3f}",
+                    f"{np.mean([g.margin <= 0 for g in misses]):.3f}",
+                ]
+                if make is None:
+                    base[form] = got
+                    figures += ["", ""]
+                else:
+                    same = [(a.start, a.end) == (b.start, b.end) for a, b in zip(base[form], got)]
+                    flipped = [(a.margin > 0) != (b.margin > 0) for a, b in zip(base[form], got)]
+                    difference = np.array([abs(a.margin - b.margin) for a, b in zip(base[form], got)])
+                    same_all += same
+                    flipped_all += flipped
+                    figures += [f"{np.mean(same):.3f} ({sum(flipped)})", f"{difference.mean():.2f} / {np.quantile(difference, 0.95):.2f}"]
+                rows.append((name, form, figures))
+                log(f"{name}, {form}: " + " | ".join(figures))
+            if make is None:
+                shipped_alone = float(np.mean(alone_all))
+            else:
+                verdicts[name] = np.mean(alone_all) < shipped_alone and np.mean(same_all) >= MIN_SAME_SPANS and np.mean(flipped_all) <= MAX_FLIPPED
+                (scratch / "reader.onnx").unlink(missing_ok=True)
+                for extra in scratch.iterdir():
+                    extra.unlink()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    lines = [
+        "## Reader: its graph quantized",
+        "",
+        f"The exported reader graph (float32) and copies quantized by onnxruntime, read on the same held-out XQuAD windows (training/train_reader.py's: each question's answer window and a near miss derived from it; the first {args.limit} per question form). *Same span*: windows whose span is the float32 graph's (in brackets, answer/refusal decisions at margin 0 that changed). Time: ms per window read in batches of up to 16 / p50 of {SINGLE_READS} windows read one at a time.",
+        "",
+        "| Graph | Questions | ms per window: batched / alone | answer F1 | answer EM | answerable kept | near misses refused | same span (decisions changed) | margin difference mean / p95 |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        *[f"| {name} | {form} | " + " | ".join(figures) + " |" for name, form, figures in rows],
+        "",
+        "Kept only if one window alone reads faster and as the float32 graph reads (the same span in at least 99% of windows, at most 1% of decisions changed): "
+        + "; ".join(f"{name}: {'yes' if ok else 'no'}" for name, ok in verdicts.items())
+        + ".",
+        "",
+        *provenance(minutes=(time.time() - began) / 60),
+    ]
+    print("\n".join(lines))
+    if args.write:
+        write_section("reader-quantized", lines)
+
+
+if __name__ == "__main__":
+    main()
