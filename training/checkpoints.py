@@ -4,7 +4,7 @@ Why: training the reader takes 1-3 hours on two cores (train_reader.py), and a r
 Ctrl-C, a closed laptop or a session limit lost all of it. Three kinds of progress are kept,
 each written atomically (a temporary file, then a rename), so a run killed at any point leaves
 only whole files:
-- the frozen lower layers' output per chunk of windows (`states/`, ~3.5 GB for the full run;
+- the frozen lower layers' output per chunk of windows (`states/`, ~3 GB for the full run;
   caching it is the first half hour);
 - the adapters, the head, the optimiser and where the run stood in its epoch (`training.pt`,
   every CHECKPOINT_STEPS steps and when stopped);

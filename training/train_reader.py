@@ -291,7 +291,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=READER_FILE)
     parser.add_argument("--sha256-file", type=Path, default=READER_SHA256_FILE)
     parser.add_argument("--stop-after", type=float, default=None, metavar="MINUTES", help="stop at the first safe point after this many minutes, keeping the progress; the same command goes on from there (Ctrl-C and SIGTERM stop the same way)")
-    parser.add_argument("--checkpoints", type=Path, default=CHECKPOINTS, help=f"where a run keeps its progress (default {CHECKPOINTS.relative_to(ROOT)}; ~3.5 GB for a full run, removed when it finishes)")
+    parser.add_argument("--checkpoints", type=Path, default=CHECKPOINTS, help=f"where a run keeps its progress (default {CHECKPOINTS.relative_to(ROOT)}; ~3 GB for a full run, removed when it finishes)")
     parser.add_argument("--fresh", action="store_true", help="start over, discarding this run's saved progress")
     args = parser.parse_args()
     deadline = Deadline(args.stop_after)
