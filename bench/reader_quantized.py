@@ -43,6 +43,7 @@ from embeddings.tokens import load_token_counter  # noqa: E402
 from qa_data import Example, examples, xquad_questions  # noqa: E402
 from report import percentiles, provenance, write_section  # noqa: E402
 from retrieval.evaluation import answer_f1, exact_match  # noqa: E402
+from retrieval.settings import SearchSettings  # noqa: E402
 from retrieval.windows import WINDOW_TOKENS  # noqa: E402
 
 FORMS = ("vi", "en", "vi-noaccent")
@@ -109,6 +110,7 @@ def read_all(reader: OnnxReader, items: list[Example]) -> tuple[list[Reading], f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--limit", type=int, default=96, help="held-out windows per question form (564 each at most)")
+    parser.add_argument("--only", nargs="+", type=int, metavar="N", help="measure only these variants besides float32 (1-%d, in the order of the table)" % (len(VARIANTS) - 1))
     parser.add_argument("--write", action="store_true", help="rewrite this section of BENCHMARKS.md")
     args = parser.parse_args()
     began = time.time()
@@ -122,6 +124,10 @@ def main() -> None:
     tokenizer = LeanTokenizer.load(Path(source), 1 << 16)
     shipped = OnnxReader.open(graph, record, tokenizer, artifact)
     count = load_token_counter(source)
+    settings = SearchSettings()
+    # The refusal margins the searcher applies: Vietnamese questions (with or without diacritics) and the rest.
+    margins = {"vi": settings.reader_min_margin, "vi-noaccent": settings.reader_min_margin, "en": settings.reader_min_margin_other_language}
+    variants = {name: make for i, (name, make) in enumerate(VARIANTS.items()) if make is None or args.only is None or i in args.only}
     windows = {form: examples(xquad_questions("test", (form,)), count, random.Random(1), budget=WINDOW_TOKENS)[: args.limit] for form in FORMS}
 
     rows: list[tuple[str, str, list[str]]] = []
@@ -130,7 +136,7 @@ def main() -> None:
     verdicts: dict[str, bool] = {}
     shipped_alone = 0.0
     try:
-        for name, make in VARIANTS.items():
+        for name, make in variants.items():
             reader = shipped
             if make is not None:
                 out = scratch / "reader.onnx"
@@ -152,6 +158,7 @@ def main() -> None:
                     f"{np.mean([exact_match(g.text, e.answer_texts) for g, e in answerable]):.3f}",
                     f"{np.mean([g.margin > 0 for g, _ in answerable]):.3f}",
                     f"{np.mean([g.margin <= 0 for g in misses]):.3f}",
+                    f"{np.mean([g.margin < margins[form] for g, _ in answerable]):.3f} / {np.mean([g.margin < margins[form] for g in misses]):.3f}",
                 ]
                 if make is None:
                     base[form] = got
@@ -178,10 +185,10 @@ def main() -> None:
     lines = [
         "## Reader: its graph quantized",
         "",
-        f"The exported reader graph (float32) and copies quantized by onnxruntime, read on the same held-out XQuAD windows (training/train_reader.py's: each question's answer window and a near miss derived from it; the first {args.limit} per question form). *Same span*: windows whose span is the float32 graph's (in brackets, answer/refusal decisions at margin 0 that changed). Time: ms per window read in batches of up to 16 / p50 of {SINGLE_READS} windows read one at a time.",
+        f"The exported reader graph (float32) and copies quantized by onnxruntime, read on the same held-out XQuAD windows (training/train_reader.py's: each question's answer window and a near miss derived from it; the first {args.limit} per question form). *At the refusal margins*: the share refused at the searcher's configured margins ({settings.reader_min_margin} Vietnamese, {settings.reader_min_margin_other_language} English). *Same span*: windows whose span is the float32 graph's (in brackets, answer/refusal decisions at margin 0 that changed). Time: ms per window read in batches of up to 16 / p50 of {SINGLE_READS} windows read one at a time.",
         "",
-        "| Graph | Questions | ms per window: batched / alone | answer F1 | answer EM | answerable kept | near misses refused | same span (decisions changed) | margin difference mean / p95 |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| Graph | Questions | ms per window: batched / alone | answer F1 | answer EM | answerable kept (margin 0) | near misses refused (margin 0) | at the refusal margins: answerable / near misses refused | same span (decisions at 0 changed) | margin difference mean / p95 |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         *[f"| {name} | {form} | " + " | ".join(figures) + " |" for name, form, figures in rows],
         "",
         "Kept only if one window alone reads faster and as the float32 graph reads (the same span in at least 99% of windows, at most 1% of decisions changed): "
