@@ -33,7 +33,7 @@ for key, value in {"TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1", "TR
 
 import numpy as np  # noqa: E402
 
-from embeddings.onnx_encoder import LeanTokenizer, open_session  # noqa: E402
+from embeddings.onnx_encoder import LeanTokenizer  # noqa: E402
 from embeddings.onnx_files import reader_graph_ready  # noqa: E402
 from embeddings.onnx_reader import OnnxReader  # noqa: E402
 from embeddings.provision import resolve_model  # noqa: E402
@@ -145,7 +145,7 @@ def main() -> None:
                 except ImportError as exc:
                     log(f"{name}: skipped ({exc}; pip install -e '.[bench]')")
                     continue
-                reader = OnnxReader(open_session(out), tokenizer, shipped._special, artifact)
+                reader = OnnxReader.open(out, record, tokenizer, artifact)
             same_all, flipped_all, alone_all = [], [], []
             for form, items in windows.items():
                 got, batched, alone = read_all(reader, items)
@@ -176,8 +176,7 @@ def main() -> None:
                 shipped_alone = float(np.mean(alone_all))
             else:
                 verdicts[name] = np.mean(alone_all) < shipped_alone and np.mean(same_all) >= MIN_SAME_SPANS and np.mean(flipped_all) <= MAX_FLIPPED
-                (scratch / "reader.onnx").unlink(missing_ok=True)
-                for extra in scratch.iterdir():
+                for extra in scratch.iterdir():  # the graph and its weights file
                     extra.unlink()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -144,11 +144,11 @@ def cache_states(model: nn.Module, config: ReaderConfig, rows: list[dict], devic
             checkpoint.save_states(n, {i: rows[i]["hidden"] for i in idx})
         done = min(lo + STATE_CHUNK, len(order))
         if n % 20 == 0 or done == len(order):
-            log(f"cached {done}/{len(order)} windows ({time.time() - started:.0f} s" + (f"; {reused} read back from the checkpoint)" if reused else ")"))
+            log(f"cached {done}/{len(order)} windows ({time.time() - started:.0f} s)")
         if stop is not None and stop.due():
             raise Stopped(f"after caching {done} of {len(order)} windows")
-    if reused:
-        log(f"read back {reused} of {len(order)} windows' cached states from {checkpoint.folder if checkpoint else ''}")
+    if reused and checkpoint is not None:
+        log(f"read back {reused} of {len(order)} windows' cached states from {checkpoint.folder}")
 
 
 def train(model: nn.Module, reader: Reader, rows: list[dict], epochs: float, device: str, bf16: bool, seed: int, checkpoint: Checkpoint | None = None, stop: StopSignal | None = None) -> float:
@@ -170,14 +170,14 @@ def train(model: nn.Module, reader: Reader, rows: list[dict], epochs: float, dev
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / WARMUP_STEPS) * max(0.0, 1 - s / total))
     step, skip, before, running = 0, 0, 0.0, []
     saved = checkpoint.load_training() if checkpoint is not None else None
-    if saved is not None:
+    if checkpoint is not None and saved is not None:
         reader.adapters.load_state_dict(saved["adapters"])
         reader.head.load_state_dict(saved["head"])
         optimizer.load_state_dict(saved["optimizer"])
         schedule.load_state_dict(saved["schedule"])
         rng.setstate(saved["epoch_rng"])
         step, skip, before, running = saved["step"], saved["done_in_epoch"], saved["seconds"], saved["running"]
-        log(f"going on from step {step}/{total} (saved in {checkpoint.folder if checkpoint else ''})")
+        log(f"going on from step {step}/{total} (saved in {checkpoint.folder})")
     started = time.time()
     try:
         while step < total:
