@@ -40,9 +40,11 @@ from retrieval.evaluation import answer_f1, evaluate, exact_match, read_question
 from retrieval import search as search_module  # noqa: E402
 from retrieval.search import ANSWER_MIN_MARGIN, READER_MARGIN_SCALE, Scored, Searcher, reader_decision  # noqa: E402
 from retrieval.settings import ArticlesSettings, IndexSettings, SearchSettings  # noqa: E402
-from xquad import CALIBRATION_REFUSED, DEFAULT_DATA, FRESH, NEAR_MISSES, READER_FORMS as FORMS, SEED_QUESTIONS, load_xquad, log, xquad_searcher  # noqa: E402
+from xquad import CALIBRATION_REFUSED, DEFAULT_DATA, FRESH, FRESH_2, NEAR_MISSES, NEAR_MISSES_2, READER_FORMS as FORMS, SEED_QUESTIONS, load_xquad, log, xquad_searcher  # noqa: E402
 
 BONUSES = (0.0, 0.05, 0.1, 0.2, 0.4)
+# Marks what chose the windows read, so --from-dump refuses a dump measured before the name rule (retrieval/names.py).
+READS = "best candidates from articles naming what is asked"
 # Evidence weights tried: margins span about -20..10, the evidence 0.2..1.0, so 0 (the reader
 # alone) to 32 (the evidence counting as much as the margin's whole range).
 EVIDENCE_WEIGHTS = (0.0, 2.0, 4.0, 8.0, 12.0, 16.0, 24.0, 32.0)
@@ -70,14 +72,16 @@ def measure(searcher: Searcher, part: str, limit: int | None) -> list[dict]:
         asked = searcher.reader_question(text)
         plans = {"present": searcher.reading_windows(scored, asked), "removed": searcher.reading_windows(without, asked)}
         read = list(dict.fromkeys(w for plan in plans.values() for w in plan))  # (position, start, end), each read once
-        readings = searcher.reader.read([asked] * len(read), [searcher.index.chunks[p].text[lo:hi] for p, lo, hi in read])
+        readings = searcher.reader.read([asked] * len(read), [searcher.index.chunks[p].text[lo:hi] for p, lo, hi in read]) if read else []
         margin = {w: float(r.margin) for w, r in zip(read, readings)}
         span = {w: r.text for w, r in zip(read, readings)}
         # As Searcher._read_many reads: the best window settles the question when it holds an
         # answer the reader would state; otherwise the best of the windows read decides.
-        first = plans["present"][0]
-        settled = margin[first] >= ANSWER_MIN_MARGIN
-        best_present = first if settled else max(plans["present"], key=lambda w: margin[w])
+        # No window at all when no candidate's article mentions a name the question asks about
+        # (Searcher.readable): then the question is refused, as search refuses it.
+        first = plans["present"][0] if plans["present"] else None
+        settled = first is not None and margin[first] >= ANSWER_MIN_MARGIN
+        best_present = first if settled else max(plans["present"], key=lambda w: margin[w], default=None)
         # What search reads with the paragraph present: the first window alone when it settles the
         # question, else every window planned; a passage read in more than one window ranks by its
         # best (Searcher._rerank). (Until 2026-12-06 the windows read for the removed case counted
@@ -87,21 +91,21 @@ def measure(searcher: Searcher, part: str, limit: int | None) -> list[dict]:
             present_margin[w[0]] = max(present_margin.get(w[0], -math.inf), margin[w])
         answers = [t for _, t in q.answers]
         best_sentence = _highlight(searcher, scored[0])
-        best_removed = max(plans["removed"], key=lambda w: margin[w]) if without else None
+        best_removed = max(plans["removed"], key=lambda w: margin[w], default=None)
         rows.append(
             {
                 "form": q.form,
                 "question": text,
-                "present_span": span[max(plans["present"], key=lambda w: margin[w])],
+                "present_span": span[max(plans["present"], key=lambda w: margin[w])] if plans["present"] else "",
                 "removed_span": span[best_removed] if best_removed else "",
                 # What refusal judges: the best of the windows read. (A question settled by its first
                 # window is answered either way, so the best of all the windows decides the same.)
-                "present": max(margin[w] for w in plans["present"]),
-                "removed": max(margin[w] for w in plans["removed"]) if without else -math.inf,
+                "present": max((margin[w] for w in plans["present"]), default=-math.inf),
+                "removed": max((margin[w] for w in plans["removed"]), default=-math.inf),
                 "present_evidence": searcher.evidence(scored),
                 "removed_evidence": searcher.evidence(without),
-                "em": exact_match(span[best_present], answers),
-                "f1": answer_f1(span[best_present], answers),
+                "em": exact_match(span[best_present], answers) if best_present else 0.0,
+                "f1": answer_f1(span[best_present], answers) if best_present else 0.0,
                 "baseline_em": exact_match(best_sentence, answers),
                 "baseline_f1": answer_f1(best_sentence, answers),
                 "hit": {b: _top_article(searcher, scored, present_margin, b) == gold for b in BONUSES},
@@ -238,7 +242,8 @@ def main() -> int:
     parts = splits()
     log(f"calibration articles: {sum(p == 'calibration' for p in parts.values())}, test articles: {sum(p == 'test' for p in parts.values())}")
 
-    measured_with = {"reader_sha256": file_sha256(READER_FILE), "sentence_vectors": searcher.index.manifest.sentence_vectors}
+    # "reads": what decides the windows read; a dump from before the name rule read other windows.
+    measured_with = {"reader_sha256": file_sha256(READER_FILE), "sentence_vectors": searcher.index.manifest.sentence_vectors, "reads": READS}
     replayed = load_dump(args.from_dump, measured_with) if args.from_dump else None
     calibration = replayed["calibration"] if replayed else measure(searcher, "calibration", args.limit)
     if args.dump:
@@ -335,6 +340,8 @@ def main() -> int:
         (SEED_QUESTIONS, "Seed eval set (`seedqa eval tests/eval/questions.jsonl`)"),
         (FRESH, "New answerable questions, written after training (`tests/eval/fresh.jsonl`)"),
         (NEAR_MISSES, "New near misses, written after training: the topic is in the articles, the fact is not (`tests/eval/near_misses.jsonl`)"),
+        (FRESH_2, "A second set of new answerable questions (`tests/eval/fresh_2.jsonl`)"),
+        (NEAR_MISSES_2, "A second set of new near misses (`tests/eval/near_misses_2.jsonl`)"),
     ):
         report = evaluate(seed, read_questions(path))
         lines += ["", f"{title}, reader on:", "", "| Group | answerable | hit@1 | hit@3 | answer EM | answer F1 | answerable refused | unanswerable | refused |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]

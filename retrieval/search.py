@@ -25,6 +25,7 @@ from .answer_type import AnswerType, can_answer, expected
 from .chunking import Chunk
 from .folding import folded_tokens, normalize
 from .lexical import STOPWORDS, LexicalIndex
+from .names import NameIndex
 from .settings import SearchSettings
 from .store import StoredIndex
 from .windows import WINDOW_TOKENS, WINDOWS_PER_PASSAGE, windows
@@ -240,6 +241,7 @@ class Searcher:
         self._chunks = index.chunks
         self._lexical = LexicalIndex([f"{c.title}\n{c.text}" for c in self._chunks])
         self._accents = AccentRestorer(a.title + "\n" + a.text for a in index.articles.values())
+        self._names = NameIndex((a.id, a.title + "\n" + a.text) for a in index.articles.values())
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._query_lock = threading.Lock()
         self._sentence_rows: list[np.ndarray] = []
@@ -278,11 +280,11 @@ class Searcher:
                 return Answer(question=text, abstained=True, evidence=evidence)
             return Answer(question=text, abstained=False, results=self._shape(scored, k), evidence=evidence)
         reads = self.read(self.reader_question(text), scored, evidence)
-        best = max(reads, key=lambda r: r.margin)
-        answered = reader_decision(best.margin, evidence) >= self.reader_threshold(text)
+        best = max(reads, key=lambda r: r.margin, default=None)  # none when no candidate's article names what is asked
+        answered = best is not None and reader_decision(best.margin, evidence) >= self.reader_threshold(text)
         if abstain and not answered:
             return Answer(question=text, abstained=True, evidence=evidence, topic_present=on_topic)
-        stated = best if answered and best.margin >= ANSWER_MIN_MARGIN else None
+        stated = best if best is not None and answered and best.margin >= ANSWER_MIN_MARGIN else None
         results = self._shape(self._rerank(scored, reads, stated), k)
         span = self._answer_span(stated, results) if stated else None
         return Answer(question=text, abstained=False, results=results, evidence=evidence, answer=span)
@@ -311,14 +313,24 @@ class Searcher:
                 return cached
         return self._read_many([(question, scored, evidence)])[0]
 
+    def readable(self, scored: list[Scored], question: str) -> list[Scored]:
+        """The candidates the reader reads: the best `reader_passages` from articles that mention every name asked.
+
+        A passage from an article without the name cannot answer (retrieval/names.py), so the
+        next candidate is read in its place. `question` is what the reader reads.
+        """
+        asked = self._names.asked(question) if self.is_vietnamese(question) else frozenset()
+        kept = [c for c in scored if self._names.mentions(self._chunks[c.position].article_id, asked)] if asked else scored
+        return kept[: self.settings.reader_passages]
+
     def reading_windows(self, scored: list[Scored], question: str) -> list[tuple[int, int, int]]:
         """(position, window start, window end) for the candidates the reader reads, best candidate first.
 
         Up to WINDOWS_PER_PASSAGE windows per candidate (one as configured), its best sentence's
-        first. `question` is what the reader reads (`reader_question`).
+        first, for the candidates `readable` keeps. `question` is what the reader reads (`reader_question`).
         """
         out = []
-        for cand in scored[: self.settings.reader_passages]:
+        for cand in self.readable(scored, question):
             chunk = self._chunks[cand.position]
             centre = self._reading_centre(cand, question)
             for lo, hi in windows(chunk.text, chunk.sentences, centre, self.encoder.count_tokens, most=WINDOWS_PER_PASSAGE):
@@ -355,11 +367,12 @@ class Searcher:
         settled = [max(ANSWER_MIN_MARGIN, self.reader_threshold(question) - reader_decision(0.0, evidence)) for question, _, evidence in items]
         # The best candidate's windows first; the others' are planned only for questions it does not
         # settle (placing a window can cost a pass of the model: _reading_centre).
-        plans = [(question, self.reading_windows(scored[:1], question), scored) for question, scored, _ in items]
+        readable = [(question, self.readable(scored, question)) for question, scored, _ in items]
+        plans = [(question, self.reading_windows(kept[:1], question), kept) for question, kept in readable]
         first = self._read_windows([(question, windows[:1]) for question, windows, _ in plans])
         rest = [
-            (question, windows[1:] + self.reading_windows(scored[1 : self.settings.reader_passages], question)) if reads and reads[0].margin < settle else (question, [])
-            for (question, windows, scored), reads, settle in zip(plans, first, settled)
+            (question, windows[1:] + self.reading_windows(kept[1:], question)) if reads and reads[0].margin < settle else (question, [])
+            for (question, windows, kept), reads, settle in zip(plans, first, settled)
         ]
         more = self._read_windows(rest) if any(windows for _, windows in rest) else [[] for _ in rest]
         out = [a + b for a, b in zip(first, more)]

@@ -28,6 +28,9 @@ JEJU = "Ai đã gặp Tỉnh trưởng tỉnh Jeju?"
 ANSWERS = {"Ai đã gặp": "Nguyễn Văn Út"}
 # On topic (the seeds talk about Long An's delegation to Jeju) but the fake reader finds nothing.
 NEAR_MISS = "Tỉnh trưởng tỉnh Jeju bao nhiêu tuổi?"
+# Asked in English, so the reader may read passages of any article (retrieval/names.py judges
+# Vietnamese questions only) and the rerank tests can plant an answer in whichever comes third.
+JEJU_EN = "Who met the Governor of Jeju province?"
 
 
 @pytest.fixture(scope="module")
@@ -77,34 +80,36 @@ def test_the_reader_stops_at_the_best_window_when_it_holds_the_answer(index_dir:
 
 
 def test_the_reader_reads_the_next_best_passages_before_refusing(index_dir: Path) -> None:
+    """The best three passages of the articles that mention Jeju (the name asked about: retrieval/names.py)."""
     reader = FakeReader(ANSWERS)
     searcher = searcher_with(index_dir, reader, reader_passages=3)
-    plain = searcher_with(index_dir, None).search(NEAR_MISS, k=5, abstain=False)
+    plain = searcher_with(index_dir, None).search(NEAR_MISS, k=10, abstain=False)
+    naming = [r for r in plain.results if "Jeju" in (SEEDS / r.article.source_file).read_text(encoding="utf-8")][:3]
     assert searcher.search(NEAR_MISS).abstained
     assert [len(c) for c in reader.calls] == [1, 2]
     read = [passage for call in reader.calls for _, passage in call]
-    assert all(any(window in r.text for r in plain.results) for window in read)
+    assert all(any(window in r.text for r in naming) for window in read)
 
 
 def test_without_a_rerank_bonus_reading_leaves_the_ranking_alone(index_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With the bonus at 0 the reader states the answer from the third result but does not reorder them."""
     monkeypatch.setattr(search_module, "READER_BONUS", 0.0)
-    plain = searcher_with(index_dir, None).search(JEJU, k=5, abstain=False)
+    plain = searcher_with(index_dir, None).search(JEJU_EN, k=5, abstain=False)
     third = plain.results[2]
-    reader = FakeReader({"Tỉnh trưởng tỉnh Jeju": " ".join(third.highlight.split()[:4])})
-    answer = searcher_with(index_dir, reader).search(JEJU, k=5)
+    reader = FakeReader({"Governor of Jeju": " ".join(third.highlight.split()[:4])})
+    answer = searcher_with(index_dir, reader).search(JEJU_EN, k=5)
     assert [r.text for r in answer.results] == [r.text for r in plain.results]
     assert answer.answer is not None and answer.answer.result == 3
 
 
 def test_with_a_rerank_bonus_a_passage_holding_the_answer_moves_up(index_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The fake encoder ranks the Jeju passage first on its own; with the configured bonus, an answer found lower rises."""
-    plain = searcher_with(index_dir, None).search(JEJU, k=5, abstain=False)
+    plain = searcher_with(index_dir, None).search(JEJU_EN, k=5, abstain=False)
     third = plain.results[2]
     sentence = third.highlight.split()[:4]
     phrase = " ".join(sentence)
-    reader = FakeReader({"Tỉnh trưởng tỉnh Jeju": phrase})
-    answer = searcher_with(index_dir, reader).search(JEJU, k=5)
+    reader = FakeReader({"Governor of Jeju": phrase})
+    answer = searcher_with(index_dir, reader).search(JEJU_EN, k=5)
     ranks = {r.text: r.rank for r in answer.results}
     assert ranks.get(third.text, 99) < 3, "the passage where the reader found the answer did not move up"
     assert answer.answer is not None and answer.results[answer.answer.result - 1].text == third.text

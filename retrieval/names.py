@@ -1,0 +1,73 @@
+"""Names a question asks about, and which articles mention them.
+
+"ai la thong doc tinh chungnam" (who is the governor of Chungnam?) reads a passage about the
+governor of Jeollanam, and the reader answers with his name: the topic and the role match,
+the province does not. A window from an article that never mentions a name the question asks
+about cannot answer it, so the searcher does not read it.
+
+A name is a word the articles write capitalised inside a sentence and never in lower case
+("Chungnam", "Okayama"), matched folded, so questions typed without diacritics or capitals
+find it. Words in capitals are left out: mostly abbreviations (HĐND, KCN) that another article
+spells out. Vietnamese names are mostly common syllables ("Long An": "long", "an"), which this
+never takes for names: it errs towards not judging. Words the articles never use are not
+judged either (a typo, or a name no article has, which retrieval already scores low).
+
+Only Vietnamese questions are judged. An English question names things as English does, and
+Vietnamese articles translate many of those names. On XQuAD's held-out articles (Vietnamese
+passages, each paragraph taken as an article, as bench/reader.py indexes them) the rule skips
+the paragraph holding the answer for 0.0% / 0.4% of Vietnamese questions, with or without
+diacritics (calibration / test articles). English questions judged the same way: 25% / 30%
+(English words the Vietnamese text quotes capitalised, "Who", "Championship"); only their
+capitalised words: 2.1% / 6.4% ("England" is "Anh" there). (.seedqa/experiments/name_gate.py,
+2026-12-07; the searcher's figures with the rule: BENCHMARKS.md, reader.)
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+
+from .folding import fold, normalize
+
+# Shorter capitalised words are mostly abbreviations and particles ("Ô", "Bà", "TP"), which
+# a question may spell otherwise; three letters keep "Ulsan"-like names and drop those.
+MIN_NAME_LETTERS = 3
+_WORD = re.compile(r"\w+", re.UNICODE)
+_SENTENCE = re.compile(r"(?<=[.!?:;])\s+|\n+")
+
+
+def _words(text: str) -> Iterable[tuple[str, bool]]:
+    """Each word, and whether it opens a sentence (where a capital says nothing)."""
+    for sentence in _SENTENCE.split(normalize(text)):
+        for i, word in enumerate(_WORD.findall(sentence)):
+            yield word, i == 0
+
+
+class NameIndex:
+    """The articles' names, each with the articles that mention it (folded)."""
+
+    def __init__(self, articles: Iterable[tuple[str, str]]) -> None:
+        """`articles`: (article id, title and text) pairs."""
+        capitalised: Counter[str] = Counter()
+        lower: set[str] = set()
+        words_of: dict[str, set[str]] = {}
+        for article_id, text in articles:
+            for word, opening in _words(text):
+                if word.isupper():  # an abbreviation (HĐND, KCN) that another article may spell out, or a name in capitals
+                    continue
+                if word[0].islower():
+                    lower.add(fold(word))
+                elif word[0].isupper() and not opening:
+                    capitalised[fold(word)] += 1
+            words_of[article_id] = set(_WORD.findall(fold(normalize(text))))
+        self._names = {w for w in capitalised if w not in lower and len(w) >= MIN_NAME_LETTERS and not w.isdigit()}
+        self._articles: dict[str, set[str]] = {a: words & self._names for a, words in words_of.items()}
+
+    def asked(self, question: str) -> frozenset[str]:
+        """The names in a question, folded."""
+        return frozenset(w for w in _WORD.findall(fold(normalize(question))) if w in self._names)
+
+    def mentions(self, article_id: str, names: frozenset[str]) -> bool:
+        """Whether the article mentions every one of the names."""
+        return names <= self._articles.get(article_id, frozenset())
