@@ -38,11 +38,13 @@ from report import percentiles, provenance, write_section  # noqa: E402
 from retrieval.engine import open_engine, rebuild  # noqa: E402
 from retrieval.evaluation import answer_f1, evaluate, exact_match, read_questions  # noqa: E402
 from retrieval import search as search_module  # noqa: E402
+from retrieval.names import NameIndex  # noqa: E402
 from retrieval.search import ANSWER_MIN_MARGIN, READER_MARGIN_SCALE, Scored, Searcher, reader_decision  # noqa: E402
 from retrieval.settings import ArticlesSettings, IndexSettings, SearchSettings  # noqa: E402
 from xquad import CALIBRATION_REFUSED, DEFAULT_DATA, FRESH, FRESH_2, NEAR_MISSES, NEAR_MISSES_2, READER_FORMS as FORMS, SEED_QUESTIONS, load_xquad, log, xquad_searcher  # noqa: E402
 
 BONUSES = (0.0, 0.05, 0.1, 0.2, 0.4)
+NO_NAMES = NameIndex([])  # names nothing, so every candidate is readable: search as before the name rule
 # Marks what chose the windows read, so --from-dump refuses a dump measured before the name rule (retrieval/names.py).
 READS = "best candidates from articles naming what is asked"
 # Evidence weights tried: margins span about -20..10, the evidence 0.2..1.0, so 0 (the reader
@@ -71,7 +73,11 @@ def measure(searcher: Searcher, part: str, limit: int | None) -> list[dict]:
         without = [s for s in scored if searcher.index.chunks[s.position].article_id != gold]
         asked = searcher.reader_question(text)
         plans = {"present": searcher.reading_windows(scored, asked), "removed": searcher.reading_windows(without, asked)}
-        read = list(dict.fromkeys(w for plan in plans.values() for w in plan))  # (position, start, end), each read once
+        # The windows search would read without the name rule (retrieval/names.py), to report what the rule changes.
+        searcher._names, named = NO_NAMES, searcher._names
+        unnamed = {"present": searcher.reading_windows(scored, asked), "removed": searcher.reading_windows(without, asked)}
+        searcher._names = named
+        read = list(dict.fromkeys(w for plan in (*plans.values(), *unnamed.values()) for w in plan))  # (position, start, end), each read once
         readings = searcher.reader.read([asked] * len(read), [searcher.index.chunks[p].text[lo:hi] for p, lo, hi in read]) if read else []
         margin = {w: float(r.margin) for w, r in zip(read, readings)}
         span = {w: r.text for w, r in zip(read, readings)}
@@ -102,6 +108,8 @@ def measure(searcher: Searcher, part: str, limit: int | None) -> list[dict]:
                 # window is answered either way, so the best of all the windows decides the same.)
                 "present": max((margin[w] for w in plans["present"]), default=-math.inf),
                 "removed": max((margin[w] for w in plans["removed"]), default=-math.inf),
+                "present_without_names": max((margin[w] for w in unnamed["present"]), default=-math.inf),
+                "removed_without_names": max((margin[w] for w in unnamed["removed"]), default=-math.inf),
                 "present_evidence": searcher.evidence(scored),
                 "removed_evidence": searcher.evidence(without),
                 "em": exact_match(span[best_present], answers) if best_present else 0.0,
@@ -304,6 +312,17 @@ def main() -> int:
             f"| {mean('em'):.3f} | {mean('f1'):.3f} | {stated(rows)} | {mean('baseline_em'):.3f} / {mean('baseline_f1'):.3f} "
             f"| {statistics.mean(r['hit'][0.0] for r in rows):.3f} / {statistics.mean(r['hit'][used['bonus']] for r in rows):.3f} |"
         )
+
+    unnamed_refused = lambda rows, case, limit: statistics.mean(r[f"{case}_without_names"] < limit for r in rows)  # noqa: E731
+    lines += [
+        "",
+        "The same questions read as before the name rule (`retrieval/names.py`; English questions are never judged by it), answerable / near misses refused: "
+        + "; ".join(
+            f"{form} {unnamed_refused(by_form[form], 'present', used[threshold_group(form)]):.3f} / {unnamed_refused(by_form[form], 'removed', used[threshold_group(form)]):.3f}"
+            for form in FORMS
+        )
+        + ". Caveat: each XQuAD paragraph is an article here, so the rule judges paragraphs; in articles of many paragraphs it judges the whole article and refuses fewer near misses.",
+    ]
 
     # The same rows compared at equal shares of answerable refused, each form's margin set on its own
     # test questions: how well the margin separates, apart from how well the calibration carried.

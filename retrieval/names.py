@@ -13,13 +13,16 @@ never takes for names: it errs towards not judging. Words the articles never use
 judged either (a typo, or a name no article has, which retrieval already scores low).
 
 Only Vietnamese questions are judged. An English question names things as English does, and
-Vietnamese articles translate many of those names. On XQuAD's held-out articles (Vietnamese
-passages, each paragraph taken as an article, as bench/reader.py indexes them) the rule skips
-the paragraph holding the answer for 0.0% / 0.4% of Vietnamese questions, with or without
-diacritics (calibration / test articles). English questions judged the same way: 25% / 30%
-(English words the Vietnamese text quotes capitalised, "Who", "Championship"); only their
-capitalised words: 2.1% / 6.4% ("England" is "Anh" there). (.seedqa/experiments/name_gate.py,
-2026-12-07; the searcher's figures with the rule: BENCHMARKS.md, reader.)
+Vietnamese articles translate many of those names ("England" is "Anh"). On XQuAD's held-out
+articles (Vietnamese passages, each paragraph taken as an article, as bench/reader.py indexes
+them) the rule skips the paragraph holding the answer for none of the Vietnamese questions, with
+or without diacritics; judged by all their words the same way, 25% / 30% of English questions
+would lose it (calibration / test articles: English words the Vietnamese text quotes
+capitalised, "Who", "Championship"). In the searcher, on the test articles, Vietnamese near
+misses refused rose from 0.695 / 0.603 (with / without diacritics) to 0.741 / 0.667 at the same
+answerable refused (0.032 / 0.043); the seed eval set refuses 13 of 16 unanswerable questions
+instead of 11, still 0 of 85 answerable (bench/names.py, bench/reader.py; BENCHMARKS.md,
+"Reader: names the article never mentions").
 """
 
 from __future__ import annotations
@@ -30,6 +33,12 @@ from collections.abc import Iterable
 
 from .folding import fold, normalize
 
+# English question words, none of them a Vietnamese syllable with or without marks. A question
+# holding one is English even where most of its words are in the articles' vocabulary ("Who won
+# the Ekstraklasa Championship in 2000?": "won", "the", "in" are also folded Vietnamese, or
+# quoted in Vietnamese text), which made 4 of 282 English questions on XQuAD's test articles
+# count as Vietnamese and lose their answer's paragraph (bench/reader.py, 2026-12-07).
+ENGLISH_QUESTION_WORDS = frozenset("who whom whose what which when where why how".split())
 # Shorter capitalised words are mostly abbreviations and particles ("Ô", "Bà", "TP"), which
 # a question may spell otherwise; three letters keep "Ulsan"-like names and drop those.
 MIN_NAME_LETTERS = 3
@@ -65,8 +74,11 @@ class NameIndex:
         self._articles: dict[str, set[str]] = {a: words & self._names for a, words in words_of.items()}
 
     def asked(self, question: str) -> frozenset[str]:
-        """The names in a question, folded."""
-        return frozenset(w for w in _WORD.findall(fold(normalize(question))) if w in self._names)
+        """The names in a question, folded; none in an English one (see the module's docstring)."""
+        words = _WORD.findall(fold(normalize(question)))
+        if ENGLISH_QUESTION_WORDS.intersection(words):
+            return frozenset()
+        return frozenset(w for w in words if w in self._names)
 
     def mentions(self, article_id: str, names: frozenset[str]) -> bool:
         """Whether the article mentions every one of the names."""

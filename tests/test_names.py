@@ -41,6 +41,7 @@ def test_names_are_the_articles_capitalised_words_matched_without_diacritics() -
     assert names.asked("ai la thong doc tinh CHUNGNAM") == {"chungnam"}
     assert names.asked("Thống đốc Jeollanam là ai?") == {"jeollanam"}
     assert names.asked("HĐND Jeollanam họp khi nào?") == {"jeollanam"}  # abbreviations are not names: another article spells them out
+    assert names.asked("Who governs Jeollanam?") == frozenset()  # English: the articles translate its names
     # "long" is also a common word ("lòng"), and a sentence's first word proves nothing.
     assert names.asked("Long An gửi đoàn nào? Đoàn nào?") == frozenset()
     assert names.mentions("a", frozenset({"chungnam"})) and not names.mentions("b", frozenset({"chungnam"}))
