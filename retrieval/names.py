@@ -39,8 +39,8 @@ from .folding import fold, normalize
 # quoted in Vietnamese text), which made 4 of 282 English questions on XQuAD's test articles
 # count as Vietnamese and lose their answer's paragraph (bench/reader.py, 2026-12-07).
 ENGLISH_QUESTION_WORDS = frozenset("who whom whose what which when where why how".split())
-# Shorter capitalised words are mostly abbreviations and particles ("Ô", "Bà", "TP"), which
-# a question may spell otherwise; three letters keep "Ulsan"-like names and drop those.
+# Shorter capitalised words are mostly particles and titles ("Ô", "Bà", "Út" aside), which a
+# question may spell otherwise. A guard, not a tuned number: three letters keep "Ulsan"-like names.
 MIN_NAME_LETTERS = 3
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SENTENCE = re.compile(r"(?<=[.!?:;])\s+|\n+")
@@ -60,18 +60,22 @@ class NameIndex:
         """`articles`: (article id, title and text) pairs."""
         capitalised: Counter[str] = Counter()
         lower: set[str] = set()
-        words_of: dict[str, set[str]] = {}
+        # Per article, only the words it writes with a capital: a name is never in lower case, so
+        # no other word can be one, and a large archive's full vocabularies are not held at once.
+        written_up: dict[str, set[str]] = {}
         for article_id, text in articles:
+            seen = written_up.setdefault(article_id, set())
             for word, opening in _words(text):
-                if word.isupper():  # an abbreviation (HĐND, KCN) that another article may spell out, or a name in capitals
-                    continue
+                folded = fold(word)
                 if word[0].islower():
-                    lower.add(fold(word))
-                elif word[0].isupper() and not opening:
-                    capitalised[fold(word)] += 1
-            words_of[article_id] = set(_WORD.findall(fold(normalize(text))))
+                    lower.add(folded)
+                    continue
+                seen.add(folded)
+                # In capitals it is mostly an abbreviation (HĐND, KCN) that another article spells out.
+                if word[0].isupper() and not opening and not word.isupper():
+                    capitalised[folded] += 1
         self._names = {w for w in capitalised if w not in lower and len(w) >= MIN_NAME_LETTERS and not w.isdigit()}
-        self._articles: dict[str, set[str]] = {a: words & self._names for a, words in words_of.items()}
+        self._articles: dict[str, set[str]] = {a: words & self._names for a, words in written_up.items()}
 
     def asked(self, question: str) -> frozenset[str]:
         """The names in a question, folded; none in an English one (see the module's docstring)."""
