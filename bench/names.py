@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 import time
 from pathlib import Path
@@ -27,10 +26,8 @@ for key, value in (("TOKENIZERS_PARALLELISM", "false"), ("TRANSFORMERS_VERBOSITY
 from embeddings.settings import EmbeddingsSettings  # noqa: E402
 from qa_data import xquad_paragraphs, xquad_questions  # noqa: E402
 from report import provenance, write_section  # noqa: E402
-from retrieval import names  # noqa: E402
 from retrieval.engine import open_engine  # noqa: E402
 from retrieval.evaluation import evaluate, read_questions  # noqa: E402
-from retrieval.folding import fold, normalize  # noqa: E402
 from retrieval.names import NameIndex  # noqa: E402
 from retrieval.settings import ArticlesSettings, IndexSettings, SearchSettings  # noqa: E402
 from xquad import FRESH, FRESH_2, NEAR_MISSES, NEAR_MISSES_2, READER_FORMS, SEED_QUESTIONS, log  # noqa: E402
@@ -44,11 +41,6 @@ SETS = {
 }
 
 
-def _every_name(index: NameIndex, question: str) -> frozenset[str]:
-    """The names in a question, English or not: what the rule would judge without its English check."""
-    return frozenset(w for w in re.findall(r"\w+", fold(normalize(question))) if w in index._names)
-
-
 def gold_skipped() -> list[str]:
     """Per part and form: the share of XQuAD questions whose answer's paragraph the rule would skip."""
     index = NameIndex((f"{p.article}#{p.index}", p.context) for p in xquad_paragraphs())
@@ -60,7 +52,7 @@ def gold_skipped() -> list[str]:
             judged = asked if form != "en" else []  # as the searcher judges: Vietnamese questions only
             skipped = sum(not index.mentions(f"{q.paragraph.article}#{q.paragraph.index}", index.asked(q.text)) for q in judged)
             # As if the rule judged every question by all its words (it leaves English questions alone).
-            everything = sum(not index.mentions(f"{q.paragraph.article}#{q.paragraph.index}", _every_name(index, q.text)) for q in asked)
+            everything = sum(not index.mentions(f"{q.paragraph.article}#{q.paragraph.index}", index.names_in(q.text)) for q in asked)
             cells.append(f"| {part} | {form} | {len(asked)} | {skipped / len(asked):.3f} | {everything / len(asked):.3f} |")
     return cells
 
@@ -68,13 +60,13 @@ def gold_skipped() -> list[str]:
 def with_and_without() -> list[str]:
     """Our question sets searched with the rule and with it switched off."""
     searcher = open_engine(ArticlesSettings(), IndexSettings(), SearchSettings(), EmbeddingsSettings(), fetch_progress=False).searcher
-    asked = NameIndex.asked
+    named, nothing = searcher._names, NameIndex([])  # an index naming nothing lets every candidate be read: the rule off
     rows = []
     for title, path in SETS.items():
         questions = read_questions(path)
         figures = {}
         for mode in ("off", "on"):
-            names.NameIndex.asked = asked if mode == "on" else (lambda self, question: frozenset())  # type: ignore[method-assign]
+            searcher._names = named if mode == "on" else nothing
             searcher._reads.clear()
             report = evaluate(searcher, questions)
             o = report.overall
@@ -85,7 +77,7 @@ def with_and_without() -> list[str]:
                 sorted(m["id"] for m in report.misses if m["problem"] in ("abstained", "answered an unanswerable question")),
             )
             log(f"{title}, rule {mode}: {figures[mode]}")
-        names.NameIndex.asked = asked  # type: ignore[method-assign]
+        searcher._names = named
         off, on = figures["off"], figures["on"]
         changed = sorted(set(off[3]) ^ set(on[3]))
         rows.append(f"| {title} | {off[0]} / {on[0]} | {off[1]} / {on[1]} | {off[2]} / {on[2]} | {', '.join(changed) or '-'} |")

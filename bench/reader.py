@@ -38,13 +38,11 @@ from report import percentiles, provenance, write_section  # noqa: E402
 from retrieval.engine import open_engine, rebuild  # noqa: E402
 from retrieval.evaluation import answer_f1, evaluate, exact_match, read_questions  # noqa: E402
 from retrieval import search as search_module  # noqa: E402
-from retrieval.names import NameIndex  # noqa: E402
 from retrieval.search import ANSWER_MIN_MARGIN, READER_MARGIN_SCALE, Scored, Searcher, reader_decision  # noqa: E402
 from retrieval.settings import ArticlesSettings, IndexSettings, SearchSettings  # noqa: E402
 from xquad import CALIBRATION_REFUSED, DEFAULT_DATA, FRESH, FRESH_2, NEAR_MISSES, NEAR_MISSES_2, READER_FORMS as FORMS, SEED_QUESTIONS, load_xquad, log, xquad_searcher  # noqa: E402
 
 BONUSES = (0.0, 0.05, 0.1, 0.2, 0.4)
-NO_NAMES = NameIndex([])  # names nothing, so every candidate is readable: search as before the name rule
 # Marks what chose the windows read, so --from-dump refuses a dump measured before the name rule (retrieval/names.py).
 READS = "best candidates from articles naming what is asked"
 # Evidence weights tried: margins span about -20..10, the evidence 0.2..1.0, so 0 (the reader
@@ -72,11 +70,9 @@ def measure(searcher: Searcher, part: str, limit: int | None) -> list[dict]:
         scored = searcher.score(text)
         without = [s for s in scored if searcher.index.chunks[s.position].article_id != gold]
         asked = searcher.reader_question(text)
-        plans = {"present": searcher.reading_windows(scored, asked), "removed": searcher.reading_windows(without, asked)}
+        plans = {case: searcher.reading_windows(searcher.readable(cands, asked), asked) for case, cands in (("present", scored), ("removed", without))}
         # The windows search would read without the name rule (retrieval/names.py), to report what the rule changes.
-        searcher._names, named = NO_NAMES, searcher._names
         unnamed = {"present": searcher.reading_windows(scored, asked), "removed": searcher.reading_windows(without, asked)}
-        searcher._names = named
         read = list(dict.fromkeys(w for plan in (*plans.values(), *unnamed.values()) for w in plan))  # (position, start, end), each read once
         readings = searcher.reader.read([asked] * len(read), [searcher.index.chunks[p].text[lo:hi] for p, lo, hi in read]) if read else []
         margin = {w: float(r.margin) for w, r in zip(read, readings)}

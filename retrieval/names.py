@@ -80,9 +80,14 @@ class NameIndex:
     def asked(self, question: str) -> frozenset[str]:
         """The names in a question, folded; none in an English one (see the module's docstring)."""
         words = _WORD.findall(fold(normalize(question)))
-        if ENGLISH_QUESTION_WORDS.intersection(words):
-            return frozenset()
-        return frozenset(w for w in words if w in self._names)
+        return frozenset() if ENGLISH_QUESTION_WORDS.intersection(words) else self._among(words)
+
+    def names_in(self, text: str) -> frozenset[str]:
+        """The names in any text, English or not (bench/names.py: what the rule would judge without its English check)."""
+        return self._among(_WORD.findall(fold(normalize(text))))
+
+    def _among(self, folded_words: list[str]) -> frozenset[str]:
+        return frozenset(w for w in folded_words if w in self._names)
 
     def mentions(self, article_id: str, names: frozenset[str]) -> bool:
         """Whether the article mentions every one of the names."""

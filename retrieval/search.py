@@ -14,6 +14,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from itertools import islice
 from typing import Any, Protocol
 
 import numpy as np
@@ -320,17 +321,19 @@ class Searcher:
         next candidate is read in its place. `question` is what the reader reads.
         """
         asked = self._names.asked(question) if self.is_vietnamese(question) else frozenset()
-        kept = [c for c in scored if self._names.mentions(self._chunks[c.position].article_id, asked)] if asked else scored
-        return kept[: self.settings.reader_passages]
+        kept = (c for c in scored if self._names.mentions(self._chunks[c.position].article_id, asked)) if asked else iter(scored)
+        return list(islice(kept, self.settings.reader_passages))
 
     def reading_windows(self, scored: list[Scored], question: str) -> list[tuple[int, int, int]]:
-        """(position, window start, window end) for the candidates the reader reads, best candidate first.
+        """(position, window start, window end) for the first `reader_passages` candidates given, best candidate first.
 
         Up to WINDOWS_PER_PASSAGE windows per candidate (one as configured), its best sentence's
-        first, for the candidates `readable` keeps. `question` is what the reader reads (`reader_question`).
+        first. `question` is what the reader reads (`reader_question`). Which candidates are read
+        is `readable`'s choice; this only places windows, so training/mining.py can place them in
+        any candidate.
         """
         out = []
-        for cand in self.readable(scored, question):
+        for cand in scored[: self.settings.reader_passages]:
             chunk = self._chunks[cand.position]
             centre = self._reading_centre(cand, question)
             for lo, hi in windows(chunk.text, chunk.sentences, centre, self.encoder.count_tokens, most=WINDOWS_PER_PASSAGE):

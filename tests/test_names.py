@@ -68,3 +68,14 @@ def test_english_questions_are_not_judged_by_names(index_dir: Path) -> None:
     articles = lambda question: {searcher.index.chunks[c.position].article_id for c in searcher.readable(searcher.score(question), question)}  # noqa: E731
     english, vietnamese = articles("Who is the governor of Chungnam province?"), articles("ai la thong doc tinh chungnam")
     assert len(vietnamese) == 1 and len(english) > 1 and vietnamese < english
+
+
+def test_windows_are_still_placed_in_any_candidate_asked_for(index_dir: Path) -> None:
+    """Which candidates are read is `readable`'s choice; `reading_windows` places windows wherever asked (training/mining.py relies on it)."""
+    searcher = searcher_with(index_dir, FakeReader(GOVERNOR))
+    question = "ai la thong doc tinh chungnam"
+    scored = searcher.score(question)
+    elsewhere = [c for c in scored if searcher.index.chunks[c.position].article_id.startswith("002")]
+    assert elsewhere and not any(c in searcher.readable(scored, question) for c in elsewhere)
+    [(position, _, _)] = searcher.reading_windows(elsewhere[:1], question)
+    assert position == elsewhere[0].position
