@@ -116,6 +116,10 @@ def measure(searcher: Searcher, part: str, limit: int | None) -> list[dict]:
                 # The first ten candidates as (from the question's paragraph, fused score, best margin
                 # read or None): enough to replay any rerank rule offline from a dump.
                 "ranked": [[searcher.index.chunks[s.position].article_id == gold, s.fused, present_margin.get(s.position)] for s in scored[:10]],
+                # Every window planned, in the order search reads them, as (from the question's
+                # paragraph, margin, span F1): enough to replay a rule on how many windows to read.
+                "present_windows": [[searcher.index.chunks[w[0]].article_id == gold, margin[w], answer_f1(span[w], answers)] for w in plans["present"]],
+                "removed_windows": [[False, margin[w], 0.0] for w in plans["removed"]],
             }
         )
         if n % 100 == 0:

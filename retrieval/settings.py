@@ -87,12 +87,18 @@ class SearchSettings(BaseModel):
     # margin. Set per language on XQuAD's calibration articles (training/qa_data.py), never on the
     # seed set: see BENCHMARKS.md, reader (bench/reader.py).
     reader: bool = Field(True, description="Read the best passages to state the answer and decide whether the articles answer at all; false: the evidence rule alone decides.")
-    # Three windows: the answer's passage is in the top 3 for every seed question (hit@3 = 1.00),
-    # and the reader's cost grows with each window read. The best window is read first and the
-    # next ones only when it holds no answer to state: 1.75 windows a question on the seed set,
-    # p50 234 ms instead of 407 ms for three every time on 2026-12-02's machine (131 ms on
-    # 2026-12-04's, BENCHMARKS.md, reader).
-    reader_passages: int = Field(3, ge=1, le=10, description="Best passages whose windows the reader reads per question (the next ones only when the best holds no answer).")
+    # Two windows. The best window is read first and the next one only when it holds no answer to
+    # state. Each window read is one more chance to find a plausible span where the articles do
+    # not answer: replayed over the same XQuAD run (bench/reader.py's dump, test articles, the
+    # configured margins), a second window read and not a third refuses 0.596 / 0.773 / 0.699 of
+    # near misses (en / vi / vi-noaccent) against 0.550 / 0.741 / 0.667 with three, at answerable
+    # refused 0.028 / 0.032 / 0.046 against 0.025 / 0.032 / 0.043, hit@1 with the reader unchanged;
+    # at equal shares of answerable refused (2-5%) it refuses as many or more near misses in every
+    # form. One window alone loses the reader's reranking (seed vi-noaccent hit@1 0.92, below the
+    # 0.95 wanted) and refused 3 of 85 seed questions. Seed eval set with two: 14 of 16
+    # unanswerable refused (13 with three), 1 of 85 answerable (en-001, whose answer is in the
+    # third passage; 0 with three). BENCHMARKS.md, reader history (2026-12-07, evening).
+    reader_passages: int = Field(2, ge=1, le=10, description="Best passages whose windows the reader reads per question (the next ones only when the best holds no answer).")
     # Calibration (bench/reader.py, XQuAD calibration articles): the margin refusing 2% of
     # answerable questions is -7.5 for Vietnamese and -9.1 for English ones (a translated question
     # leaves the reader less sure of any span), with the reader as its exported graph in

@@ -92,24 +92,24 @@ def test_the_reader_reads_the_next_best_passages_before_refusing(index_dir: Path
 
 
 def test_without_a_rerank_bonus_reading_leaves_the_ranking_alone(index_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With the bonus at 0 the reader states the answer from the third result but does not reorder them."""
+    """With the bonus at 0 the reader states the answer from the third result (three passages read) but does not reorder them."""
     monkeypatch.setattr(search_module, "READER_BONUS", 0.0)
     plain = searcher_with(index_dir, None).search(JEJU_EN, k=5, abstain=False)
     third = plain.results[2]
     reader = FakeReader({"Governor of Jeju": " ".join(third.highlight.split()[:4])})
-    answer = searcher_with(index_dir, reader).search(JEJU_EN, k=5)
+    answer = searcher_with(index_dir, reader, reader_passages=3).search(JEJU_EN, k=5)
     assert [r.text for r in answer.results] == [r.text for r in plain.results]
     assert answer.answer is not None and answer.answer.result == 3
 
 
 def test_with_a_rerank_bonus_a_passage_holding_the_answer_moves_up(index_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The fake encoder ranks the Jeju passage first on its own; with the configured bonus, an answer found lower rises."""
+    """The fake encoder ranks the Jeju passage first on its own; with the configured bonus, an answer found third (three read) rises."""
     plain = searcher_with(index_dir, None).search(JEJU_EN, k=5, abstain=False)
     third = plain.results[2]
     sentence = third.highlight.split()[:4]
     phrase = " ".join(sentence)
     reader = FakeReader({"Governor of Jeju": phrase})
-    answer = searcher_with(index_dir, reader).search(JEJU_EN, k=5)
+    answer = searcher_with(index_dir, reader, reader_passages=3).search(JEJU_EN, k=5)
     ranks = {r.text: r.rank for r in answer.results}
     assert ranks.get(third.text, 99) < 3, "the passage where the reader found the answer did not move up"
     assert answer.answer is not None and answer.results[answer.answer.result - 1].text == third.text

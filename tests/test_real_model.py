@@ -25,11 +25,12 @@ QUESTIONS = REPO / "tests" / "eval" / "questions.jsonl"
 # The reader issue's targets, per language group: hit@1 >= 0.95, hit@3 = 1.00, at least 15 of 16
 # unanswerable questions refused and at most 1 of 85 answerable ones. Met (2026-12-07, the reader
 # with adapters on layers 8-15 over derived sentence vectors): hit@1 1.000 / 0.967 / 0.960
-# (en / vi / vi-noaccent), hit@3, answerable refusals (0 of 85). Not yet (strict xfail below): the
-# reader refuses 13 of 16, 11 without the name rule (retrieval/names.py; BENCHMARKS.md, reader);
-# the floor holds what was measured.
+# (en / vi / vi-noaccent), hit@3, answerable refusals (1 of 85: en-001, whose answer is in the
+# third passage, which the reader no longer reads; search.reader_passages). Not yet (strict xfail
+# below): the reader refuses 14 of 16, 13 reading three passages, 11 without the name rule
+# (retrieval/names.py; BENCHMARKS.md, reader); the floor holds what was measured.
 HIT1, HIT3 = 0.95, 1.0
-UNANSWERABLE_REFUSED_FLOOR, UNANSWERABLE_REFUSED_TARGET, ANSWERABLE_REFUSED_AT_MOST = 13, 15, 1
+UNANSWERABLE_REFUSED_FLOOR, UNANSWERABLE_REFUSED_TARGET, ANSWERABLE_REFUSED_AT_MOST = 14, 15, 1
 JEJU = ["who met the Jeju governor?", "ai gặp tỉnh trưởng Jeju?", "ai gap tinh truong jeju"]
 
 
@@ -88,7 +89,7 @@ def test_unanswerable_questions_are_mostly_refused(report: Report) -> None:
     assert report.overall.unanswerable - len(answered) >= UNANSWERABLE_REFUSED_FLOOR, f"answered: {answered}"
 
 
-@pytest.mark.xfail(strict=True, reason="target not met yet: the reader refuses 13 of 16 unanswerable questions, 15 wanted")
+@pytest.mark.xfail(strict=True, reason="target not met yet: the reader refuses 14 of 16 unanswerable questions, 15 wanted")
 def test_unanswerable_questions_reach_the_target(report: Report) -> None:
     answered = [m["id"] for m in report.misses if m["problem"] == "answered an unanswerable question"]
     assert report.overall.unanswerable - len(answered) >= UNANSWERABLE_REFUSED_TARGET, f"answered: {answered}"
