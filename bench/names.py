@@ -3,8 +3,8 @@
 Two measurements. Without a model: on XQuAD (each paragraph taken as an article, as the
 reader bench indexes them), how often the rule would skip the paragraph that holds the answer,
 per question form; this bounds what it can cost answerable questions there. With the model and
-the shipped reader: our question sets searched with the rule off, judging names alone (in
-Vietnamese questions) and judging names and years (years in questions of any language).
+the shipped reader: our question sets searched with the rule and without it (English questions
+are never judged, so only Vietnamese ones can change).
 
 Run from the repository root:  .venv/bin/python bench/names.py [--write]
 """
@@ -43,39 +43,30 @@ SETS = {
 
 def gold_skipped() -> list[str]:
     """Per part and form: the share of XQuAD questions whose answer's paragraph the rule would skip."""
-    paragraphs = [(f"{p.article}#{p.index}", p.context) for p in xquad_paragraphs()]
-    index, names_only = NameIndex(paragraphs), NameIndex(paragraphs, years=False)
+    index = NameIndex((f"{p.article}#{p.index}", p.context) for p in xquad_paragraphs())
     cells = []
     for part in ("calibration", "test"):
         questions = xquad_questions(part)  # type: ignore[arg-type]
         for form in READER_FORMS:
             asked = [q for q in questions if q.form == form]
-            skips = lambda names, q, judge_names: not names.mentions(f"{q.paragraph.article}#{q.paragraph.index}", names.asked(q.text, names=judge_names))  # noqa: E731
-            # As the searcher judges: names in Vietnamese questions only, years in every question.
-            by_names = sum(skips(names_only, q, form != "en") for q in asked)
-            searched = sum(skips(index, q, form != "en") for q in asked)
-            with_years = [q for q in asked if index.asked(q.text, names=False)]
-            by_years = sum(skips(index, q, False) for q in with_years)
-            # As if the rule judged every question by all its words (it leaves English questions' names alone).
+            judged = asked if form != "en" else []  # as the searcher judges: Vietnamese questions only
+            skipped = sum(not index.mentions(f"{q.paragraph.article}#{q.paragraph.index}", index.asked(q.text)) for q in judged)
+            # As if the rule judged every question by all its words (it leaves English questions alone).
             everything = sum(not index.mentions(f"{q.paragraph.article}#{q.paragraph.index}", index.names_in(q.text)) for q in asked)
-            cells.append(
-                f"| {part} | {form} | {len(asked)} | {by_names / len(asked):.3f} | {len(with_years)}: {by_years} | {searched / len(asked):.3f} | {everything / len(asked):.3f} |"
-            )
+            cells.append(f"| {part} | {form} | {len(asked)} | {skipped / len(asked):.3f} | {everything / len(asked):.3f} |")
     return cells
 
 
 def with_and_without() -> list[str]:
-    """Our question sets searched with the rule switched off, judging names alone, and judging names and years."""
+    """Our question sets searched with the rule and with it switched off."""
     searcher = open_engine(ArticlesSettings(), IndexSettings(), SearchSettings(), EmbeddingsSettings(), fetch_progress=False).searcher
-    articles = [(a.id, a.title + "\n" + a.text) for a in searcher.index.articles.values()]  # as the searcher builds its index
-    # An index naming nothing lets every candidate be read: the rule off.
-    indexes = {"off": NameIndex([]), "names": NameIndex(articles, years=False), "names and years": searcher._names}
+    named, nothing = searcher._names, NameIndex([])  # an index naming nothing lets every candidate be read: the rule off
     rows = []
     for title, path in SETS.items():
         questions = read_questions(path)
         figures = {}
-        for mode, index in indexes.items():
-            searcher._names = index
+        for mode in ("off", "on"):
+            searcher._names = named if mode == "on" else nothing
             searcher._reads.clear()
             report = evaluate(searcher, questions)
             o = report.overall
@@ -86,13 +77,10 @@ def with_and_without() -> list[str]:
                 sorted(m["id"] for m in report.misses if m["problem"] in ("abstained", "answered an unanswerable question")),
             )
             log(f"{title}, rule {mode}: {figures[mode]}")
-        searcher._names = indexes["names and years"]
-        off, names, both = figures["off"], figures["names"], figures["names and years"]
-        by_names, by_years = sorted(set(off[3]) ^ set(names[3])), sorted(set(names[3]) ^ set(both[3]))
-        rows.append(
-            f"| {title} | {' / '.join(f[0] for f in (off, names, both))} | {' / '.join(f[1] for f in (off, names, both))} | "
-            f"{' / '.join(f[2] for f in (off, names, both))} | {', '.join(by_names) or '-'} | {', '.join(by_years) or '-'} |"
-        )
+        searcher._names = named
+        off, on = figures["off"], figures["on"]
+        changed = sorted(set(off[3]) ^ set(on[3]))
+        rows.append(f"| {title} | {off[0]} / {on[0]} | {off[1]} / {on[1]} | {off[2]} / {on[2]} | {', '.join(changed) or '-'} |")
     return rows
 
 
@@ -104,14 +92,14 @@ def main() -> int:
     lines = [
         "XQuAD, the paragraph holding the answer skipped (no model; each paragraph an article):",
         "",
-        "| Articles | Questions | n | skipped by names (Vietnamese questions only) | questions naming a year: skipped by years | skipped as searched (both) | skipped if every question were judged by all its words |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| Articles | Questions | n | skipped, as searched (English questions not judged) | skipped if every question were judged by all its words |",
+        "|---|---|---:|---:|---:|",
         *gold_skipped(),
         "",
-        "Our question sets, reader on: the rule off / names alone / names and years:",
+        "Our question sets, reader on, without / with the rule:",
         "",
-        "| Set | answerable refused | unanswerable refused | answer F1 | changed by names (refused or answered) | changed by years |",
-        "|---|---:|---:|---:|---|---|",
+        "| Set | answerable refused | unanswerable refused | answer F1 | questions that change (refused or answered) |",
+        "|---|---:|---:|---:|---|",
         *with_and_without(),
     ]
     table = "\n".join(lines)

@@ -36,7 +36,6 @@ from embeddings.settings import EmbeddingsSettings  # noqa: E402
 from qa_data import splits, xquad_questions  # noqa: E402
 from report import percentiles, provenance, write_section  # noqa: E402
 from retrieval.engine import open_engine, rebuild  # noqa: E402
-from retrieval.names import NameIndex  # noqa: E402
 from retrieval.evaluation import answer_f1, evaluate, exact_match, read_questions  # noqa: E402
 from retrieval import search as search_module  # noqa: E402
 from retrieval.search import ANSWER_MIN_MARGIN, READER_MARGIN_SCALE, Scored, Searcher, reader_decision  # noqa: E402
@@ -44,9 +43,8 @@ from retrieval.settings import ArticlesSettings, IndexSettings, SearchSettings  
 from xquad import CALIBRATION_REFUSED, DEFAULT_DATA, FRESH, FRESH_2, NEAR_MISSES, NEAR_MISSES_2, READER_FORMS as FORMS, SEED_QUESTIONS, load_xquad, log, xquad_searcher  # noqa: E402
 
 BONUSES = (0.0, 0.05, 0.1, 0.2, 0.4)
-# Marks what chose the windows read, so --from-dump refuses a dump measured before the name rule
-# (retrieval/names.py) or before it judged years.
-READS = "best candidates from articles naming the names and years asked"
+# Marks what chose the windows read, so --from-dump refuses a dump measured before the name rule (retrieval/names.py).
+READS = "best candidates from articles naming what is asked"
 # Evidence weights tried: margins span about -20..10, the evidence 0.2..1.0, so 0 (the reader
 # alone) to 32 (the evidence counting as much as the margin's whole range).
 EVIDENCE_WEIGHTS = (0.0, 2.0, 4.0, 8.0, 12.0, 16.0, 24.0, 32.0)
@@ -64,8 +62,6 @@ def measure(searcher: Searcher, part: str, limit: int | None) -> list[dict]:
     questions = xquad_questions(part)  # type: ignore[arg-type]
     if limit:
         questions = questions[: limit * len(FORMS)]
-    # The rule judging names alone, without years (retrieval/names.py), to report what years add.
-    named, names_only = searcher._names, NameIndex(((a.id, a.title + "\n" + a.text) for a in searcher.index.articles.values()), years=False)
     rows = []
     started = time.perf_counter()
     for n, q in enumerate(questions, start=1):
@@ -77,10 +73,7 @@ def measure(searcher: Searcher, part: str, limit: int | None) -> list[dict]:
         plans = {case: searcher.reading_windows(searcher.readable(cands, asked), asked) for case, cands in (("present", scored), ("removed", without))}
         # The windows search would read without the name rule (retrieval/names.py), to report what the rule changes.
         unnamed = {"present": searcher.reading_windows(scored, asked), "removed": searcher.reading_windows(without, asked)}
-        searcher._names = names_only
-        yearless = {case: searcher.reading_windows(searcher.readable(cands, asked), asked) for case, cands in (("present", scored), ("removed", without))}
-        searcher._names = named
-        read = list(dict.fromkeys(w for plan in (*plans.values(), *unnamed.values(), *yearless.values()) for w in plan))  # (position, start, end), each read once
+        read = list(dict.fromkeys(w for plan in (*plans.values(), *unnamed.values()) for w in plan))  # (position, start, end), each read once
         readings = searcher.reader.read([asked] * len(read), [searcher.index.chunks[p].text[lo:hi] for p, lo, hi in read]) if read else []
         margin = {w: float(r.margin) for w, r in zip(read, readings)}
         span = {w: r.text for w, r in zip(read, readings)}
@@ -113,8 +106,6 @@ def measure(searcher: Searcher, part: str, limit: int | None) -> list[dict]:
                 "removed": max((margin[w] for w in plans["removed"]), default=-math.inf),
                 "present_without_names": max((margin[w] for w in unnamed["present"]), default=-math.inf),
                 "removed_without_names": max((margin[w] for w in unnamed["removed"]), default=-math.inf),
-                "present_names_only": max((margin[w] for w in yearless["present"]), default=-math.inf),
-                "removed_names_only": max((margin[w] for w in yearless["removed"]), default=-math.inf),
                 "present_evidence": searcher.evidence(scored),
                 "removed_evidence": searcher.evidence(without),
                 "em": exact_match(span[best_present], answers) if best_present else 0.0,
@@ -322,13 +313,12 @@ def main() -> int:
             f"| {statistics.mean(r['hit'][0.0] for r in rows):.3f} / {statistics.mean(r['hit'][used['bonus']] for r in rows):.3f} |"
         )
 
-    unnamed_refused = lambda rows, case, limit, rule="without_names": statistics.mean(r[f"{case}_{rule}"] < limit for r in rows)  # noqa: E731
+    unnamed_refused = lambda rows, case, limit: statistics.mean(r[f"{case}_without_names"] < limit for r in rows)  # noqa: E731
     lines += [
         "",
-        "The same questions read without the name rule / with it judging names alone, not years (`retrieval/names.py`: names in Vietnamese questions, years in any), answerable / near misses refused: "
+        "The same questions read as before the name rule (`retrieval/names.py`; English questions are never judged by it), answerable / near misses refused: "
         + "; ".join(
             f"{form} {unnamed_refused(by_form[form], 'present', used[threshold_group(form)]):.3f} / {unnamed_refused(by_form[form], 'removed', used[threshold_group(form)]):.3f}"
-            f" and {unnamed_refused(by_form[form], 'present', used[threshold_group(form)], 'names_only'):.3f} / {unnamed_refused(by_form[form], 'removed', used[threshold_group(form)], 'names_only'):.3f}"
             for form in FORMS
         )
         + ". Caveat: each XQuAD paragraph is an article here, so the rule judges paragraphs; in articles of many paragraphs it judges the whole article and refuses fewer near misses.",

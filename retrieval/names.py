@@ -12,11 +12,7 @@ spells out. Vietnamese names are mostly common syllables ("Long An": "long", "an
 never takes for names: it errs towards not judging. Words the articles never use are not
 judged either (a typo, or a name no article has, which retrieval already scores low).
 
-Years are judged like names, in questions of any language: a year is written the same in all
-of them ("in 2023", "năm 2023"), and an article that never mentions 2023 cannot say what
-happened in it. Only years some article writes are judged, as with names.
-
-Names are judged in Vietnamese questions only. An English question names things as English does, and
+Only Vietnamese questions are judged. An English question names things as English does, and
 Vietnamese articles translate many of those names ("England" is "Anh"). On XQuAD's held-out
 articles (Vietnamese passages, each paragraph taken as an article, as bench/reader.py indexes
 them) the rule skips the paragraph holding the answer for none of the Vietnamese questions, with
@@ -46,10 +42,6 @@ ENGLISH_QUESTION_WORDS = frozenset("who whom whose what which when where why how
 # Shorter capitalised words are mostly particles and titles ("Ô", "Bà", "Út" aside), which a
 # question may spell otherwise. A guard, not a tuned number: three letters keep "Ulsan"-like names.
 MIN_NAME_LETTERS = 3
-# A year is written the same in every language ("in 2023", "năm 2023", "5/12/2023"), so it is
-# judged in English questions too. Four digits from 1500 to 2099: counts ("2000 người" aside, which
-# Vietnamese writes "2.000") and amounts are rarely a bare four-digit number in that range.
-_YEAR = re.compile(r"1[5-9]\d\d|20\d\d")
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SENTENCE = re.compile(r"(?<=[.!?:;])\s+|\n+")
 
@@ -64,8 +56,8 @@ def _words(text: str) -> Iterable[tuple[str, bool]]:
 class NameIndex:
     """The articles' names, each with the articles that mention it (folded)."""
 
-    def __init__(self, articles: Iterable[tuple[str, str]], *, years: bool = True) -> None:
-        """`articles`: (article id, title and text) pairs; `years=False` judges names alone (bench/names.py compares)."""
+    def __init__(self, articles: Iterable[tuple[str, str]]) -> None:
+        """`articles`: (article id, title and text) pairs."""
         capitalised: Counter[str] = Counter()
         lower: set[str] = set()
         # Per article, only the words it writes with a capital: a name is never in lower case, so
@@ -82,19 +74,13 @@ class NameIndex:
                 # In capitals it is mostly an abbreviation (HĐND, KCN) that another article spells out.
                 if word[0].isupper() and not opening and not word.isupper():
                     capitalised[folded] += 1
-        self._years = {w for words in written_up.values() for w in words if _YEAR.fullmatch(w)} if years else set()
-        self._names = {w for w in capitalised if w not in lower and len(w) >= MIN_NAME_LETTERS and not w.isdigit()} | self._years
+        self._names = {w for w in capitalised if w not in lower and len(w) >= MIN_NAME_LETTERS and not w.isdigit()}
         self._articles: dict[str, set[str]] = {a: words & self._names for a, words in written_up.items()}
 
-    def asked(self, question: str, *, names: bool = True) -> frozenset[str]:
-        """The names and years in a question, folded; only its years when it is English (see the module's docstring).
-
-        `names=False` judges only the years: the searcher's answer for a question it does not
-        take for Vietnamese.
-        """
+    def asked(self, question: str) -> frozenset[str]:
+        """The names in a question, folded; none in an English one (see the module's docstring)."""
         words = _WORD.findall(fold(normalize(question)))
-        asked = self._among(words)
-        return asked if names and not ENGLISH_QUESTION_WORDS.intersection(words) else asked & self._years
+        return frozenset() if ENGLISH_QUESTION_WORDS.intersection(words) else self._among(words)
 
     def names_in(self, text: str) -> frozenset[str]:
         """The names in any text, English or not (bench/names.py: what the rule would judge without its English check)."""

@@ -315,12 +315,12 @@ class Searcher:
         return self._read_many([(question, scored, evidence)])[0]
 
     def readable(self, scored: list[Scored], question: str) -> list[Scored]:
-        """The candidates the reader reads: the best `reader_passages` from articles that mention every name and year asked.
+        """The candidates the reader reads: the best `reader_passages` from articles that mention every name asked.
 
         A passage from an article without the name cannot answer (retrieval/names.py), so the
         next candidate is read in its place. `question` is what the reader reads.
         """
-        asked = self._names.asked(question, names=self.is_vietnamese(question))
+        asked = self._names.asked(question) if self.is_vietnamese(question) else frozenset()
         kept = (c for c in scored if self._names.mentions(self._chunks[c.position].article_id, asked)) if asked else iter(scored)
         return list(islice(kept, self.settings.reader_passages))
 

@@ -48,26 +48,6 @@ def test_names_are_the_articles_capitalised_words_matched_without_diacritics() -
     assert names.mentions("b", frozenset()) and not names.mentions("unknown", frozenset({"chungnam"}))
 
 
-def test_years_are_judged_in_questions_of_any_language() -> None:
-    names = NameIndex([("a", "Năm 2023, đoàn đến Chungnam ngày 5/12/2023 cùng 2.000 người."), ("b", "Thống đốc Jeollanam thăm Long An năm 2024.")])
-    assert names.asked("How many workers went to Korea in 2023?") == {"2023"}  # English: its year, not its names
-    assert names.asked("nam 2023 doan den chungnam") == {"2023", "chungnam"}
-    assert names.asked("Who governs Jeollanam in 2024?", names=False) == {"2024"}
-    assert names.asked("What happened in 2031?") == frozenset()  # a year no article writes is not judged, as a name
-    assert names.asked("Có 2.000 người?") == frozenset()  # a count, written with a thousands dot
-    assert names.mentions("a", names.asked("năm 2023")) and not names.mentions("b", names.asked("in 2023?"))
-
-
-def test_an_english_question_about_a_year_its_article_never_mentions_is_refused(index_dir: Path) -> None:
-    """Jeollanam's governor is named in article 002, which mentions 2019 but not 2020 (only article 003 does)."""
-    texts = {a.id[:3]: a.text for a in store.load(index_dir).articles.values()}
-    assert "2019" in texts["002"] and [k for k, t in texts.items() if "2020" in t] == ["003"]
-    refused = searcher_with(index_dir, FakeReader(GOVERNOR)).search("Who was the governor of Jeollanam in 2020?")
-    assert refused.abstained and refused.answer is None
-    answered = searcher_with(index_dir, FakeReader(GOVERNOR)).search("Who was the governor of Jeollanam in 2019?")
-    assert not answered.abstained and answered.answer is not None and answered.answer.text == "KIM YUNG-ROK"
-
-
 @pytest.mark.parametrize("question", ["Ai là thống đốc tỉnh Chungnam?", "ai la thong doc tinh chungnam"])
 def test_a_vietnamese_question_about_another_province_is_refused(index_dir: Path, question: str) -> None:
     reader = FakeReader(GOVERNOR)
