@@ -93,8 +93,9 @@ class SearchSettings(BaseModel):
     # configured margins), a second window read and not a third refuses 0.596 / 0.773 / 0.699 of
     # near misses (en / vi / vi-noaccent) against 0.550 / 0.741 / 0.667 with three, at answerable
     # refused 0.028 / 0.032 / 0.046 against 0.025 / 0.032 / 0.043, hit@1 with the reader unchanged;
-    # at equal shares of answerable refused (2-5%) it refuses as many or more near misses in every
-    # form. One window alone loses the reader's reranking (seed vi-noaccent hit@1 0.92, below the
+    # at equal shares of answerable refused on the test articles it refuses more near misses at 2%,
+    # 3% and 4% in every form (at 5% all but English: 0.688 against 0.699), and on the calibration
+    # articles the two are level within a question or two. One window alone loses the reader's reranking (seed vi-noaccent hit@1 0.92, below the
     # 0.95 wanted) and refused 3 of 85 seed questions. Seed eval set with two: 14 of 16
     # unanswerable refused (13 with three), 1 of 85 answerable (en-001, whose answer is in the
     # third passage; 0 with three). BENCHMARKS.md, reader history (2026-12-07, evening).
