@@ -96,7 +96,7 @@ def main() -> int:
         "|---|---|---:|---:|---:|",
         *gold_skipped(),
         "",
-        "Our question sets, reader on, without / with the rule:",
+        f"Our question sets, reader on (up to {SearchSettings().reader_passages} passages read), without / with the rule:",
         "",
         "| Set | answerable refused | unanswerable refused | answer F1 | questions that change (refused or answered) |",
         "|---|---:|---:|---:|---|",
