@@ -38,7 +38,7 @@ from report import percentiles, provenance, write_section  # noqa: E402
 from retrieval.engine import open_engine, rebuild  # noqa: E402
 from retrieval.evaluation import answer_f1, evaluate, exact_match, read_questions  # noqa: E402
 from retrieval import search as search_module  # noqa: E402
-from retrieval.search import ANSWER_MIN_MARGIN, READER_MARGIN_SCALE, Scored, Searcher, reader_decision  # noqa: E402
+from retrieval.search import ANSWER_MIN_MARGIN, Scored, Searcher, reader_decision, reader_gain  # noqa: E402
 from retrieval.settings import ArticlesSettings, IndexSettings, SearchSettings  # noqa: E402
 from xquad import CALIBRATION_REFUSED, DEFAULT_DATA, FRESH, FRESH_2, NEAR_MISSES, NEAR_MISSES_2, READER_FORMS as FORMS, SEED_QUESTIONS, load_xquad, log, xquad_searcher  # noqa: E402
 
@@ -133,8 +133,8 @@ def _highlight(searcher: Searcher, best: Scored) -> str:
 
 
 def _top_article(searcher: Searcher, scored: list[Scored], margin: dict[int, float], bonus: float) -> str:
-    """The first result's article when read passages gain bonus * tanh(margin / scale) (Searcher._rerank)."""
-    best = max(scored[:50], key=lambda s: s.fused + (bonus * math.tanh(max(margin[s.position], 0.0) / READER_MARGIN_SCALE) if s.position in margin else 0.0))
+    """The first result's article when read passages gain as Searcher._rerank gives them, with this bonus."""
+    best = max(scored[:50], key=lambda s: s.fused + (reader_gain(margin[s.position], bonus) if s.position in margin else 0.0))
     return searcher.index.chunks[best.position].article_id
 
 

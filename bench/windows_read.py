@@ -26,10 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-sys.path.insert(0, str(ROOT / "bench"))
-
 from report import provenance, write_section  # noqa: E402
-from retrieval.search import ANSWER_MIN_MARGIN, READER_BONUS, READER_MARGIN_SCALE  # noqa: E402
+from retrieval.search import ANSWER_MIN_MARGIN, reader_gain  # noqa: E402
 from retrieval.settings import SearchSettings  # noqa: E402
 
 FORMS = ("en", "vi", "vi-noaccent")
@@ -64,7 +62,7 @@ def hit(row: dict, passages: int) -> bool:
     scored = []
     for gold, fused, margin in row["ranked"]:
         if margin is not None and reads > 0:
-            fused += READER_BONUS * math.tanh(max(margin, 0.0) / READER_MARGIN_SCALE)
+            fused += reader_gain(margin)
             reads -= 1
         scored.append((fused, gold))
     return max(scored)[1]

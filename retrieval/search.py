@@ -118,6 +118,14 @@ def reader_decision(margin: float, evidence: float, weight: float | None = None)
     return margin + (READER_EVIDENCE_WEIGHT if weight is None else weight) * max(evidence, 0.0)
 
 
+def reader_gain(margin: float, bonus: float | None = None) -> float:
+    """How far a passage read with this margin moves up in ranking (nothing where the reader finds no answer).
+
+    `bonus` defaults to READER_BONUS; bench/reader.py passes the bonuses it measures.
+    """
+    return (READER_BONUS if bonus is None else bonus) * math.tanh(max(margin, 0.0) / READER_MARGIN_SCALE)
+
+
 class Reading(Protocol):
     """What a reader reports for one passage (embeddings.reader.Reading)."""
 
@@ -406,7 +414,7 @@ class Searcher:
         """Passages where the reader finds an answer move up; the answer's sentence becomes the highlight."""
         gain: dict[int, float] = {}
         for r in reads:  # a passage may have been read in more than one window: its best counts
-            gain[r.position] = max(gain.get(r.position, 0.0), READER_BONUS * math.tanh(max(r.margin, 0.0) / READER_MARGIN_SCALE))
+            gain[r.position] = max(gain.get(r.position, 0.0), reader_gain(r.margin))
         out = []
         for cand in scored:
             if cand.position in gain:

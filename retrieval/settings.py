@@ -95,10 +95,11 @@ class SearchSettings(BaseModel):
     # refused 0.028 / 0.032 / 0.046 against 0.025 / 0.032 / 0.043, hit@1 with the reader unchanged;
     # at equal shares of answerable refused on the test articles it refuses more near misses at 2%,
     # 3% and 4% in every form (at 5% all but English: 0.688 against 0.699), and on the calibration
-    # articles the two are level within a question or two. One window alone loses the reader's reranking (seed vi-noaccent hit@1 0.92, below the
-    # 0.95 wanted) and refused 3 of 85 seed questions. Seed eval set with two: 14 of 16
-    # unanswerable refused (13 with three), 1 of 85 answerable (en-001, whose answer is in the
-    # third passage; 0 with three). BENCHMARKS.md, reader history (2026-12-07, evening).
+    # articles the two are level within a question or two. One window alone loses the reader's
+    # reranking (seed vi-noaccent hit@1 0.92, below the 0.95 wanted) and refused 3 of 85 seed
+    # questions. Seed eval set with two: 14 of 16 unanswerable refused (13 with three), 1 of 85
+    # answerable (en-001, whose answer is in the third passage; 0 with three). BENCHMARKS.md,
+    # reader history (2026-12-07, evening).
     reader_passages: int = Field(2, ge=1, le=10, description="Best passages whose windows the reader reads per question (the next ones only when the best holds no answer).")
     # Calibration (bench/reader.py, XQuAD calibration articles): the margin refusing 2% of
     # answerable questions is -7.5 for Vietnamese and -9.1 for English ones (a translated question
