@@ -38,7 +38,7 @@ from report import percentiles, provenance, write_section  # noqa: E402
 from retrieval.engine import open_engine, rebuild  # noqa: E402
 from retrieval.evaluation import answer_f1, evaluate, exact_match, read_questions  # noqa: E402
 from retrieval import search as search_module  # noqa: E402
-from retrieval.search import ANSWER_MIN_MARGIN, Scored, Searcher, reader_decision, reader_gain  # noqa: E402
+from retrieval.search import ANSWER_MIN_MARGIN, Scored, Searcher, reader_decision, reader_gain, settling_margin  # noqa: E402
 from retrieval.settings import ArticlesSettings, IndexSettings, SearchSettings  # noqa: E402
 from xquad import CALIBRATION_REFUSED, DEFAULT_DATA, FRESH, FRESH_2, NEAR_MISSES, NEAR_MISSES_2, READER_FORMS as FORMS, SEED_QUESTIONS, load_xquad, log, xquad_searcher  # noqa: E402
 
@@ -78,11 +78,13 @@ def measure(searcher: Searcher, part: str, limit: int | None) -> list[dict]:
         margin = {w: float(r.margin) for w, r in zip(read, readings)}
         span = {w: r.text for w, r in zip(read, readings)}
         # As Searcher._read_many reads: the best window settles the question when it holds an
-        # answer the reader would state; otherwise the best of the windows read decides.
+        # answer the reader would state; otherwise the best of the windows read decides. The
+        # refusal thresholds are calibrated from these rows, so they are not known yet: any
+        # threshold below 0 (every one measured so far) settles at the same margin.
         # No window at all when no candidate's article mentions a name the question asks about
         # (Searcher.readable): then the question is refused, as search refuses it.
         first = plans["present"][0] if plans["present"] else None
-        settled = first is not None and margin[first] >= ANSWER_MIN_MARGIN
+        settled = first is not None and margin[first] >= settling_margin(-math.inf)
         best_present = first if settled else max(plans["present"], key=lambda w: margin[w], default=None)
         # What search reads with the paragraph present: the first window alone when it settles the
         # question, else every window planned; a passage read in more than one window ranks by its

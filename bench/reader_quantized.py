@@ -1,10 +1,11 @@
-"""The reader's graph quantized: is a faster read worth the answers it changes?
+"""The reader's graph quantized, or run by OpenVINO: is a faster read worth the answers it changes?
 
 Why: the reader adds ~300 ms to a question on a 2-core AMD EPYC (BENCHMARKS.md, reader), over
 issue 11's 200 ms, and its time is matrix products over ~250 tokens in layers 0-15. onnxruntime
 can run those products in int8: dynamically quantized MatMuls (weights int8, activations
 quantized per call, per tensor), or weights in 8- or 4-bit blocks with int8 compute
-(MatMulNBits). Each variant is made here from the exported float32 reader graph
+(MatMulNBits). OpenVINO runs the same graph unchanged, in float32 or, on CPUs with native
+bfloat16, in bf16 (bench/runtimes.py). Each variant is made here from the exported float32 reader graph
 (embeddings/onnx_runtime.export_reader; start `seedqa ask` once to export it) and read on the
 same held-out XQuAD windows as training/train_reader.py's figures, against the float32 graph:
 answer F1/EM, decisions at margin 0, how many spans and decisions change, and the time per
@@ -37,11 +38,12 @@ from embeddings.onnx_encoder import LeanTokenizer  # noqa: E402
 from embeddings.onnx_files import reader_graph_ready  # noqa: E402
 from embeddings.onnx_reader import OnnxReader  # noqa: E402
 from embeddings.provision import resolve_model  # noqa: E402
-from embeddings.reading import Reading, open_artifact  # noqa: E402
+from embeddings.reading import Reading, SpecialTokens, open_artifact  # noqa: E402
 from embeddings.settings import DEFAULT_MODEL, default_cache_dir  # noqa: E402
 from embeddings.tokens import load_token_counter  # noqa: E402
 from qa_data import Example, examples, xquad_questions  # noqa: E402
 from report import percentiles, provenance, write_section  # noqa: E402
+from runtimes import OpenVinoSession, openvino_version  # noqa: E402
 from retrieval.evaluation import answer_f1, exact_match  # noqa: E402
 from retrieval.settings import SearchSettings  # noqa: E402
 from retrieval.windows import WINDOW_TOKENS  # noqa: E402
@@ -55,6 +57,10 @@ SINGLE_READS = 16
 # about 0.3%).
 MIN_SAME_SPANS = 0.99
 MAX_FLIPPED = 0.01
+# Faster means at least 10% less time per window read alone: on a shared two-core machine the p50
+# of 16 reads moves by several percent between two runs of the same graph (OpenVINO float32
+# read 2% faster than onnxruntime on 2026-12-07 in one run and 10% slower in another).
+MAX_TIME_SHARE = 0.9
 
 
 def log(message: str) -> None:
@@ -84,12 +90,22 @@ def blocks(bits: int, size: int) -> Callable[[Path, Path], None]:
     return make
 
 
-VARIANTS: dict[str, Callable[[Path, Path], None] | None] = {
+def openvino(precision: str) -> Callable[[Path, Path], OpenVinoSession]:
+    def make(source: Path, out: Path) -> OpenVinoSession:
+        return OpenVinoSession(source, precision)  # the graph as exported: nothing written to out
+
+    return make
+
+
+# A variant writes a graph to `out`, or returns a session that runs the float32 graph another way.
+VARIANTS: dict[str, Callable[[Path, Path], OpenVinoSession | None] | None] = {
     "float32 (shipped)": None,
     "int8 MatMuls, per tensor (quantize_dynamic)": dynamic(per_channel=False),
     "int8 MatMuls, per channel (quantize_dynamic)": dynamic(per_channel=True),
     "8-bit weights in blocks of 32, int8 products (MatMulNBits)": blocks(8, 32),
     "4-bit weights in blocks of 32, int8 products (MatMulNBits)": blocks(4, 32),
+    "float32 graph in OpenVINO (f32)": openvino("f32"),
+    "float32 graph in OpenVINO (bf16 where the CPU has it)": openvino("bf16"),
 }
 
 
@@ -141,11 +157,14 @@ def main() -> None:
             if make is not None:
                 out = scratch / "reader.onnx"
                 try:
-                    make(graph, out)
+                    session = make(graph, out)
                 except ImportError as exc:
                     log(f"{name}: skipped ({exc}; pip install -e '.[bench]')")
                     continue
-                reader = OnnxReader.open(out, record, tokenizer, artifact)
+                if session is None:
+                    reader = OnnxReader.open(out, record, tokenizer, artifact)
+                else:
+                    reader = OnnxReader(session, tokenizer, SpecialTokens(**record["special_tokens"]), artifact)
             same_all, flipped_all, alone_all = [], [], []
             for form, items in windows.items():
                 got, batched, alone = read_all(reader, items)
@@ -175,22 +194,22 @@ def main() -> None:
             if make is None:
                 shipped_alone = float(np.mean(alone_all))
             else:
-                verdicts[name] = np.mean(alone_all) < shipped_alone and np.mean(same_all) >= MIN_SAME_SPANS and np.mean(flipped_all) <= MAX_FLIPPED
+                verdicts[name] = np.mean(alone_all) <= MAX_TIME_SHARE * shipped_alone and np.mean(same_all) >= MIN_SAME_SPANS and np.mean(flipped_all) <= MAX_FLIPPED
                 for extra in scratch.iterdir():  # the graph and its weights file
                     extra.unlink()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
     lines = [
-        "## Reader: its graph quantized",
+        "## Reader: its graph quantized, or run by OpenVINO",
         "",
-        f"The exported reader graph (float32) and copies quantized by onnxruntime, read on the same held-out XQuAD windows (training/train_reader.py's: each question's answer window and a near miss derived from it; the first {args.limit} per question form). *At the refusal margins*: the share refused at the searcher's configured margins ({settings.reader_min_margin} Vietnamese, {settings.reader_min_margin_other_language} English). *Same span*: windows whose span is the float32 graph's (in brackets, answer/refusal decisions at margin 0 that changed). Time: ms per window read in batches of up to 16 / p50 of {SINGLE_READS} windows read one at a time.",
+        f"The exported reader graph (float32) in onnxruntime, copies quantized by onnxruntime, and the float32 graph in OpenVINO {openvino_version()}, read on the same held-out XQuAD windows (training/train_reader.py's: each question's answer window and a near miss derived from it; the first {args.limit} per question form). *At the refusal margins*: the share refused at the searcher's configured margins ({settings.reader_min_margin} Vietnamese, {settings.reader_min_margin_other_language} English). *Same span*: windows whose span is the float32 graph's (in brackets, answer/refusal decisions at margin 0 that changed). Time: ms per window read in batches of up to 16 / p50 of {SINGLE_READS} windows read one at a time.",
         "",
         "| Graph | Questions | ms per window: batched / alone | answer F1 | answer EM | answerable kept (margin 0) | near misses refused (margin 0) | at the refusal margins: answerable / near misses refused | same span (decisions at 0 changed) | margin difference mean / p95 |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         *[f"| {name} | {form} | " + " | ".join(figures) + " |" for name, form, figures in rows],
         "",
-        "Kept only if one window alone reads faster and as the float32 graph reads (the same span in at least 99% of windows, at most 1% of decisions changed): "
+        "Kept only if one window alone reads at least 10% faster and as the float32 graph reads (the same span in at least 99% of windows, at most 1% of decisions changed): "
         + "; ".join(f"{name}: {'yes' if ok else 'no'}" for name, ok in verdicts.items())
         + ".",
         "",

@@ -42,6 +42,7 @@ from retrieval.engine import load_encoder  # noqa: E402
 from embeddings.settings import EmbeddingsSettings  # noqa: E402
 from peers import PlainDense, Txtai  # noqa: E402
 from report import percentiles, write_section, provenance  # noqa: E402
+from runtimes import openvino_version  # noqa: E402
 from retrieval import store  # noqa: E402
 from retrieval.build import build_index  # noqa: E402
 from retrieval.chunking import ChunkerSettings  # noqa: E402
@@ -226,6 +227,45 @@ def int8_trial(encoder: Any, bare: PlainDense, questions: list[tuple[str, str]])
     return {"fp32_p50": fp32_p50, "int8_p50": int8_p50, "fp32_r1": recall["fp32"], "int8_r1": recall["int8"], "cosine": cosine, "n": len(texts), "kept": kept}
 
 
+def openvino_trial(encoder: Any, bare: PlainDense, questions: list[tuple[str, str]]) -> dict[str, dict[str, float]]:
+    """The exported query graph run by OpenVINO instead of onnxruntime: faster, and are the vectors the same?"""
+    from embeddings.onnx_encoder import OnnxEncoder
+    from embeddings.onnx_files import whole_graph_ready
+    from runtimes import PRECISIONS, OpenVinoSession
+
+    settings = EmbeddingsSettings()
+    graph = whole_graph_ready(settings.cache_dir, encoder.fingerprint)
+    model_folder, _ = resolve_model(settings.model, settings.cache_dir, progress=False)
+    encoders = {"onnxruntime": encoder}
+    for precision in PRECISIONS:
+        encoders[precision] = OnnxEncoder(
+            graph, Path(model_folder), model_id=settings.model, fingerprint=encoder.fingerprint, batch_size=settings.batch_size,
+            full_encoder=lambda: encoder, open_graph=lambda path, precision=precision: OpenVinoSession(path, precision),
+        )  # fmt: skip
+    texts = [q for q, _ in questions]
+    timings: dict[str, list[float]] = {name: [] for name in encoders}
+    vectors: dict[str, list[np.ndarray]] = {name: [] for name in encoders}
+    for name, e in encoders.items():
+        e.encode_queries(texts[:3])  # the first call plans the graph
+    for text in texts:
+        for name, e in encoders.items():
+            started = time.perf_counter()
+            vector = e.encode_queries([text])[0]
+            bare.search_vector(vector, K)
+            timings[name].append((time.perf_counter() - started) * 1000)
+            vectors[name].append(vector)
+    base = vectors["onnxruntime"]
+    out: dict[str, dict[str, float]] = {}
+    for name in encoders:
+        p50, p95 = percentiles(timings[name])
+        cosine = float(min(float(a @ b) for a, b in zip(base, vectors[name])))
+        same = sum(bare.search_vector(a, K) == bare.search_vector(b, K) for a, b in zip(base, vectors[name]))
+        # Issue 12's rule for another runtime: faster, cosine >= 0.9999 to fp32, the same rankings.
+        kept = name != "onnxruntime" and p50 < percentiles(timings["onnxruntime"])[0] and cosine >= 0.9999 and same == len(texts)
+        out[name] = {"p50": p50, "p95": p95, "cosine": cosine, "same": same, "n": len(texts), "kept": kept}
+    return out
+
+
 def batch_trial(searcher: Searcher, questions: list[str], sizes: tuple[int, ...] = BATCH_SIZES) -> dict[int, float]:
     """Milliseconds per question when a pile of questions is encoded in one batch (the bot's Searcher.prepare).
 
@@ -321,6 +361,13 @@ def main() -> int:
     log("int8 dynamic quantization of the query encoder...")
     int8 = int8_trial(on_torch, bare, [q for pair in zip(*(by_lang[lang][: args.questions // 2] for lang in ("en", "vi"))) for q in pair])
 
+    log("The query graph in OpenVINO...")
+    try:
+        openvino = openvino_trial(encoder, bare, [q for pair in zip(*(by_lang[lang][: args.questions // 2] for lang in ("en", "vi"))) for q in pair])
+    except ImportError:
+        log("OpenVINO is not installed (pip install -e '.[bench]'): its rows are left out.")
+        openvino = {}
+
     log("Build throughput (seedqa index from scratch, then txtai over the same passages), seeds/ and XQuAD...")
     builds: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="speed-xquad-") as tmp:
@@ -379,6 +426,13 @@ def main() -> int:
         + " / ".join(f"{ms:.1f}" for ms in batches.values())
         + f" | yes: the bot encodes up to {MAX_BATCH} waiting questions together"
         + (f", {batches[1] / batches[MAX_BATCH]:.1f}x the questions per second of one at a time |" if MAX_BATCH in batches else " |"),
+        *(
+            f"| bare encode + search, the exported query graph in OpenVINO {openvino_version()} ({name}) | {o['p50']:.1f} (onnxruntime "
+            f"{openvino['onnxruntime']['p50']:.1f}; p95 {o['p95']:.1f} / {openvino['onnxruntime']['p95']:.1f}) | {'yes' if o['kept'] else 'no'}: "
+            f"lowest cosine to onnxruntime's vectors {o['cosine']:.7f}, the same top {K} for {o['same']}/{o['n']} questions |"
+            for name, o in openvino.items()
+            if name != "onnxruntime"
+        ),
         f"| bare encode + search with 1 torch thread | {threads[1]:.1f} | no |",
         f"| bare encode + search with 2 torch threads (the default) | {threads[2]:.1f} | yes |",
     ]

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from report import provenance, write_section  # noqa: E402
-from retrieval.search import ANSWER_MIN_MARGIN, reader_gain  # noqa: E402
+from retrieval.search import ANSWER_MIN_MARGIN, reader_gain, settling_margin  # noqa: E402
 from retrieval.settings import SearchSettings  # noqa: E402
 
 FORMS = ("en", "vi", "vi-noaccent")
@@ -41,8 +41,7 @@ def threshold(form: str, search: SearchSettings) -> float:
 
 def read(windows: list[list], passages: int, margin: float) -> list[list]:
     """The windows search reads: the first alone when it settles the question, else the first `passages`."""
-    settle = max(ANSWER_MIN_MARGIN, margin)
-    return windows[:1] if windows and windows[0][1] >= settle else windows[:passages]
+    return windows[:1] if windows and windows[0][1] >= settling_margin(margin) else windows[:passages]
 
 
 def answered(windows: list[list], passages: int, margin: float) -> bool:

@@ -124,12 +124,14 @@ class OnnxEncoder:
         fingerprint: str,
         batch_size: int,
         full_encoder: Callable[[], Encoder],
+        open_graph: Callable[[Path], Any] = open_session,
     ) -> None:
+        """`open_graph` runs the graph: onnxruntime here; the benches measure other runtimes through it (bench/runtimes.py)."""
         folder = Path(model_folder)
         max_length = int(json.loads((folder / "sentence_bert_config.json").read_text(encoding="utf-8")).get("max_seq_length", 512))
         prompts = json.loads((folder / "config_sentence_transformers.json").read_text(encoding="utf-8")).get("prompts", {})
         self._tokenizer = LeanTokenizer.load(folder, max_length)
-        self._session = open_session(graph)
+        self._session = open_graph(graph)
         self._model_id, self._fingerprint, self._batch_size = model_id, fingerprint, batch_size
         self._query_prompt: str = prompts.get("query", "")
         self._document_prompt: str = prompts.get("document", "")

@@ -118,6 +118,16 @@ def reader_decision(margin: float, evidence: float, weight: float | None = None)
     return margin + (READER_EVIDENCE_WEIGHT if weight is None else weight) * max(evidence, 0.0)
 
 
+def settling_margin(threshold: float, evidence: float = 0.0, weight: float | None = None) -> float:
+    """The margin at which one window settles a question: it is answered whatever later windows hold, so they are not read.
+
+    Searcher._read_many reads by it, and bench/reader.py and bench/windows_read.py replay that
+    reading by it. Below the refusal threshold nothing is answered; below ANSWER_MIN_MARGIN no
+    answer is stated, so a later window could still state one.
+    """
+    return max(ANSWER_MIN_MARGIN, threshold - reader_decision(0.0, evidence, weight))
+
+
 def reader_gain(margin: float, bonus: float | None = None) -> float:
     """How far a passage read with this margin moves up in ranking (nothing where the reader finds no answer).
 
@@ -376,7 +386,7 @@ class Searcher:
         """
         assert self.reader is not None
         # The margin at which a question is answered whatever the later windows hold.
-        settled = [max(ANSWER_MIN_MARGIN, self.reader_threshold(question) - reader_decision(0.0, evidence)) for question, _, evidence in items]
+        settled = [settling_margin(self.reader_threshold(question), evidence) for question, _, evidence in items]
         # The best candidate's windows first; the others' are planned only for questions it does not
         # settle (placing a window can cost a pass of the model: _reading_centre).
         readable = [(question, self.readable(scored, question)) for question, scored, _ in items]
