@@ -381,8 +381,8 @@ class Searcher:
 
         A question whose best window already holds an answer the reader would state is settled:
         no window read later could refuse it, so reading on would only cost time (a window is
-        about 260 ms on a 2-core AMD EPYC in onnxruntime, about half that on a 2-core Intel Xeon;
-        BENCHMARKS.md, reader). The bot batches waiting questions, so both passes are shared.
+        about 260 ms on a 2-core AVX2-only AMD EPYC in onnxruntime, about half that on a 2-core
+        Intel Xeon, about 100 ms on a 2-core Zen 5 EPYC; BENCHMARKS.md, reader). The bot batches waiting questions, so both passes are shared.
         """
         assert self.reader is not None
         # The margin at which a question is answered whatever the later windows hold.
