@@ -359,11 +359,12 @@ def main() -> int:
     batches = batch_trial(searcher, questions)
 
     log("int8 dynamic quantization of the query encoder...")
-    int8 = int8_trial(on_torch, bare, [q for pair in zip(*(by_lang[lang][: args.questions // 2] for lang in ("en", "vi"))) for q in pair])
+    with_gold = [q for pair in zip(*(by_lang[lang][: args.questions // 2] for lang in ("en", "vi"))) for q in pair]  # (question, gold id)
+    int8 = int8_trial(on_torch, bare, with_gold)
 
     log("The query graph in OpenVINO...")
     try:
-        openvino = openvino_trial(encoder, bare, [q for pair in zip(*(by_lang[lang][: args.questions // 2] for lang in ("en", "vi"))) for q in pair])
+        openvino = openvino_trial(encoder, bare, with_gold)
     except ImportError:
         log("OpenVINO is not installed (pip install -e '.[bench]'): its rows are left out.")
         openvino = {}
