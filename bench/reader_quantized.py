@@ -142,7 +142,7 @@ def main() -> None:
     count = load_token_counter(source)
     settings = SearchSettings()
     # The refusal margins the searcher applies: Vietnamese questions (with or without diacritics) and the rest.
-    margins = {"vi": settings.reader_min_margin, "vi-noaccent": settings.reader_min_margin, "en": settings.reader_min_margin_other_language}
+    margins = {form: settings.reader_margin(form != "en") for form in FORMS}
     variants = {name: make for i, (name, make) in enumerate(VARIANTS.items()) if make is None or args.only is None or i in args.only}
     windows = {form: examples(xquad_questions("test", (form,)), count, random.Random(1), budget=WINDOW_TOKENS)[: args.limit] for form in FORMS}
 

@@ -35,10 +35,6 @@ PASSAGES = (1, 2, 3)
 SHARES = (0.02, 0.03, 0.04, 0.05)
 
 
-def threshold(form: str, search: SearchSettings) -> float:
-    return search.reader_min_margin_other_language if form == "en" else search.reader_min_margin
-
-
 def read(windows: list[list], passages: int, margin: float) -> list[list]:
     """The windows search reads: the first alone when it settles the question, else the first `passages`."""
     return windows[:1] if windows and windows[0][1] >= settling_margin(margin) else windows[:passages]
@@ -107,7 +103,7 @@ def main() -> int:
     for part in ("calibration", "test"):
         for form in FORMS:
             group = [r for r in data[part] if r["form"] == form]
-            margin = threshold(form, search)
+            margin = search.reader_margin(form != "en")
             for passages in PASSAGES:
                 refused = statistics.mean(not answered(r["present_windows"], passages, margin) for r in group)
                 near = statistics.mean(not answered(r["removed_windows"], passages, margin) for r in group)

@@ -319,8 +319,7 @@ class Searcher:
 
     def reader_threshold(self, question: str) -> float:
         """The reader's margin needed to answer, set per question language on held-out XQuAD articles."""
-        same = self.is_vietnamese(question)
-        return self.settings.reader_min_margin if same else self.settings.reader_min_margin_other_language
+        return self.settings.reader_margin(self.is_vietnamese(question))
 
     def read(self, question: str, scored: list[Scored], evidence: float) -> list[Read]:
         """The reader's findings in the best candidates' windows (cached per question for "More results").

@@ -109,3 +109,11 @@ class SearchSettings(BaseModel):
     reader_min_margin: float = Field(-7.5, ge=-50.0, le=50.0, description="Reader margin over 'no answer' needed to answer a question in the articles' language.")
     reader_min_margin_other_language: float = Field(-9.1, ge=-50.0, le=50.0, description="The same for questions in another language.")
     max_question_chars: int = Field(1000, ge=10, le=20000, description="Longer questions are cut to this length before searching.")
+
+    def reader_margin(self, articles_language: bool) -> float:
+        """The reader's refusal margin for a question in the articles' language (Vietnamese, with or without diacritics) or not.
+
+        Searcher.reader_threshold decides the language from the question; the benches know it from
+        the XQuAD question form.
+        """
+        return self.reader_min_margin if articles_language else self.reader_min_margin_other_language
