@@ -23,10 +23,11 @@ from embeddings.encoder import Encoder
 
 from .accents import AccentRestorer
 from .answer_type import AnswerType, can_answer, expected
-from .chunking import Chunk
+from .chunking import Chunk, content_key
 from .folding import folded_tokens, normalize
 from .lexical import STOPWORDS, LexicalIndex
 from .names import NameIndex
+from .placements import PlacementStore
 from .settings import SearchSettings
 from .store import StoredIndex
 from .windows import WINDOW_TOKENS, WINDOWS_PER_PASSAGE, windows
@@ -270,6 +271,8 @@ class Searcher:
         # apart, at read time, for the few passages a question reads.
         self._place_apart = index.manifest.sentence_vectors == "derived"
         self._placement: OrderedDict[int, np.ndarray] = OrderedDict()
+        # ... and kept on disk beside the index, so a restart (or the next `seedqa ask`) does not embed them again.
+        self._placements_kept = PlacementStore(index.index_dir, index.manifest.model_fingerprint) if self._place_apart else None
         start = 0
         for chunk in self._chunks:
             self._sentence_rows.append(np.arange(start, start + len(chunk.sentences)))
@@ -284,6 +287,8 @@ class Searcher:
         other = Searcher(index, self.encoder, self.settings, self.reader)
         with self._query_lock:
             other._query_vectors, other._query_lock = self._query_vectors, self._query_lock
+        if other._placements_kept is not None and self._placements_kept is not None and (index.index_dir, index.manifest.model_fingerprint) == (self.index.index_dir, self.index.manifest.model_fingerprint):
+            other._placements_kept = self._placements_kept  # keyed by sentence and title: valid in any index of the folder
         return other
 
     def search(self, question: str, k: int | None = None, *, abstain: bool = True) -> Answer:
@@ -361,8 +366,9 @@ class Searcher:
         """The sentence the reader's window is centred on: the best sentence, by sentences embedded apart.
 
         In an index with derived sentence vectors, a passage longer than one window has its
-        sentences embedded apart now (once, then cached), which places the window as an index
-        built with `separate` would, without the build embedding every sentence twice.
+        sentences embedded apart now (once, then kept in memory and beside the index:
+        retrieval/placements.py), which places the window as an index built with `separate`
+        would, without the build embedding every sentence twice.
         """
         chunk = self._chunks[cand.position]
         if not self._place_apart or len(chunk.sentences) < 2 or self.encoder.count_tokens(chunk.text) <= WINDOW_TOKENS:
@@ -370,7 +376,12 @@ class Searcher:
         with self._query_lock:
             vectors = _recall(self._placement, cand.position)
         if vectors is None:
-            vectors = self.encoder.encode_documents(chunk.sentence_texts(), [chunk.title] * len(chunk.sentences))
+            keys = [content_key(chunk.title, sentence) for sentence in chunk.sentence_texts()]
+            vectors = self._placements_kept.get(keys) if self._placements_kept is not None else None
+            if vectors is None:
+                vectors = self.encoder.encode_documents(chunk.sentence_texts(), [chunk.title] * len(chunk.sentences))
+                if self._placements_kept is not None:
+                    self._placements_kept.put(keys, vectors)
             with self._query_lock:
                 _keep(self._placement, cand.position, vectors, PLACEMENT_CACHE_SIZE)
         return int(np.argmax(vectors @ self._query_vector(question)))

@@ -4,6 +4,7 @@ Layout of the index folder:
     CURRENT                  name of the generation in use, replaced atomically
     generations/<name>/      manifest.json, chunks.jsonl, articles.json, passages.faiss, sentences.npy
     cache/<model>/*.npz      vectors by content hash, so unchanged passages are never re-embedded (retrieval.vector_cache)
+    placements/<model>/*.npz sentences embedded apart at read time to place the reader's window (retrieval.placements)
 
 A rebuild writes a new generation and only then points CURRENT at it (os.replace is atomic),
 so a rebuild killed at any moment leaves the previous index in use. Nothing is pickled: JSON,
@@ -97,7 +98,12 @@ class StoredIndex:
     passages: faiss.Index
     sentence_vectors: np.ndarray  # one row per sentence, chunk by chunk, in order; memory-mapped, read-only
     sentence_owner: np.ndarray  # row -> chunk position
-    folder: Path
+    folder: Path  # the generation: <index>/generations/<name>
+
+    @property
+    def index_dir(self) -> Path:
+        """The index folder the generation belongs to (where its caches live)."""
+        return self.folder.parent.parent
 
 
 def corpus_hash(articles: Iterable[Article]) -> str:

@@ -7,6 +7,7 @@ in tests/test_reader.py with the real model.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -215,22 +216,29 @@ def test_inline_mode_titles_the_answering_result_with_the_answer(index_dir: Path
         assert "Nguyễn Văn Út" in json.dumps(results[0]["input_message_content"], ensure_ascii=False)
 
 
+def _long_passage_index(tmp_path: Path) -> store.StoredIndex:
+    """One passage over one window, with the Jeju answer in its third sentence, built with derived sentence vectors
+    that point at its first sentence (standing in for derived vectors that pick the wrong window)."""
+    filler = " ".join(f"tu{i}" for i in range(60))  # 60 words: four such sentences make a passage over one window
+    sentences = [f"Câu {n} nói về {topic} {filler}." for n, topic in enumerate(["cảng biển", "nông nghiệp", "du lịch", "giáo dục"])]
+    sentences.insert(2, "Ông Nguyễn Văn Út đã gặp Tỉnh trưởng tỉnh Jeju.")
+    if not (tmp_path / "index").exists():
+        (tmp_path / "articles").mkdir()
+        (tmp_path / "articles" / "long.txt").write_text("Một bài dài\n\n" + " ".join(sentences) + "\n", encoding="utf-8")
+        build(tmp_path / "articles", tmp_path / "index", FakeEncoder())  # derived, as a Ray build makes it
+    index = store.load(tmp_path / "index")
+    assert len(index.chunks) == 1 and len(index.chunks[0].sentences) == 5 and index.manifest.sentence_vectors == "derived"
+    index.sentence_vectors = np.repeat(index.sentence_vectors[:1], 5, axis=0)
+    return index
+
+
 def test_with_derived_sentence_vectors_a_long_passage_is_read_where_its_sentences_embedded_apart_point(tmp_path: Path) -> None:
     """An index built with derived sentence vectors places the reader's window as one built with `separate`.
 
     Derived vectors pick a worse window in passages longer than one (BENCHMARKS.md, sentence
     vectors); the searcher embeds such a passage's sentences apart when it reads it, once.
     """
-    filler = " ".join(f"tu{i}" for i in range(60))  # 60 words: four such sentences make a passage over one window
-    sentences = [f"Câu {n} nói về {topic} {filler}." for n, topic in enumerate(["cảng biển", "nông nghiệp", "du lịch", "giáo dục"])]
-    sentences.insert(2, "Ông Nguyễn Văn Út đã gặp Tỉnh trưởng tỉnh Jeju.")
-    (tmp_path / "articles").mkdir()
-    (tmp_path / "articles" / "long.txt").write_text("Một bài dài\n\n" + " ".join(sentences) + "\n", encoding="utf-8")
-    build(tmp_path / "articles", tmp_path / "index", FakeEncoder())  # derived, as a Ray build makes it
-    index = store.load(tmp_path / "index")
-    assert len(index.chunks) == 1 and len(index.chunks[0].sentences) == 5 and index.manifest.sentence_vectors == "derived"
-    # Stand in for derived vectors that point at the wrong sentence: every sentence gets the first one's vector.
-    index.sentence_vectors = np.repeat(index.sentence_vectors[:1], 5, axis=0)
+    index = _long_passage_index(tmp_path)
     encoder = FakeEncoder()
     searcher = Searcher(index, encoder, SearchSettings(), FakeReader(ANSWERS))
     scored = searcher.score(JEJU)
@@ -266,6 +274,48 @@ def test_a_question_settled_by_its_first_window_places_no_other_window(tmp_path:
     assert answer.answer is not None and answer.answer.text == "Nguyễn Văn Út"
     assert len(encoder.documents) == 4  # the answering passage's sentences only
 
+    shutil.rmtree(tmp_path / "index" / "placements")  # as a first run would: nothing placed yet
     unsettled = Searcher(index, FakeEncoder(), SearchSettings(reader_passages=2), FakeReader({}))
     unsettled.search(JEJU, abstain=False)
     assert len(unsettled.encoder.documents) == 8  # nothing found in the first: the second is placed and read too
+
+
+def test_placements_are_kept_beside_the_index_so_a_restart_does_not_embed_them_again(tmp_path: Path) -> None:
+    """A restarted bot, or the next `seedqa ask` (a new process each time), finds the long passage placed.
+
+    Placing costs a pass of the model over the passage's sentences, which doubles that
+    question's time (BENCHMARKS.md, reader); the vectors depend only on the sentences, the title
+    and the model, so they stay valid in the next process.
+    """
+    first = Searcher(_long_passage_index(tmp_path), FakeEncoder(), SearchSettings(), FakeReader(ANSWERS))
+    question = first.reader_question(JEJU)
+    placed = first.reading_windows(first.score(JEJU)[:1], question)
+    assert len(first.encoder.documents) == 5
+
+    restarted = Searcher(_long_passage_index(tmp_path), FakeEncoder(), SearchSettings(), FakeReader(ANSWERS))
+    assert restarted.reading_windows(restarted.score(JEJU)[:1], question) == placed
+    assert restarted.encoder.documents == []  # read from disk, not embedded again
+    assert restarted.search(JEJU).answer.text == "Nguyễn Văn Út"
+
+    # A folder that cannot be written (here a file stands where it would go): placing still works, only not across restarts.
+    shutil.rmtree(tmp_path / "index" / "placements")
+    (tmp_path / "index" / "placements").write_text("not a folder")
+    for _ in range(2):
+        unkept = Searcher(_long_passage_index(tmp_path), FakeEncoder(), SearchSettings(), FakeReader(ANSWERS))
+        assert unkept.reading_windows(unkept.score(JEJU)[:1], question) == placed
+        assert len(unkept.encoder.documents) == 5
+
+
+def test_placements_kept_in_many_files_are_folded_into_one_by_the_next_process(tmp_path: Path) -> None:
+    """One file lands per passage placed; a busy bot's folder would grow without end, so it is folded, newest kept."""
+    from retrieval import placements
+
+    store_ = placements.PlacementStore(tmp_path, "fp")
+    for n in range(placements.MERGE_SHARDS + 1):
+        store_.put([f"s{n}"], np.full((1, 4), n, dtype=np.float32))
+    folder = next((tmp_path / "placements").iterdir())
+    assert len(list(folder.glob("*.npz"))) == placements.MERGE_SHARDS + 1
+    again = placements.PlacementStore(tmp_path, "fp")
+    assert np.array_equal(again.get(["s3", "s64"]), np.array([[3] * 4, [64] * 4], dtype=np.float32))
+    assert len(list(folder.glob("*.npz"))) == 1
+    assert again.get(["s3", "never placed"]) is None
