@@ -6,9 +6,11 @@ import random
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "training"))
 
-from qa_data import Paragraph, Question, anchors, examples, swapped  # noqa: E402
+from qa_data import XQUAD_VI, Paragraph, Question, anchors, examples, splits, swapped  # noqa: E402
 from retrieval.folding import fold  # noqa: E402
 
 PARAGRAPH = Paragraph(
@@ -66,3 +68,29 @@ def test_a_swapped_near_miss_is_read_over_the_window_that_answered_the_original(
     windows = examples(made, lambda text: len(text.split()), random.Random(0), budget=400)
     assert windows and all(w.answer is None and w.kind == "swapped" for w in windows)
     assert all("Nguyễn Văn Út" in w.passage for w in windows if w.question.startswith(("Ai", "ai", "Who")))
+
+
+def test_xquads_other_languages_ask_the_same_questions_by_id() -> None:
+    """The trainer pairs each translated question with the Vietnamese paragraph and answer of its id."""
+    import json
+
+    from qa_data import XQUAD_TRANSLATIONS
+
+    translations = json.loads(XQUAD_TRANSLATIONS.read_text(encoding="utf-8"))
+    assert sorted(translations) == ["ar", "de", "el", "es", "hi", "ro", "ru", "th", "tr", "zh"]
+    ids = {frozenset(questions) for questions in translations.values()}
+    assert len(ids) == 1 and len(next(iter(ids))) == 1190
+    assert translations["de"]["56beb4343aeaaa14008c925b"] == "Wie viele Punkte gab die Verteidigung der Panthers ab?"
+
+
+@pytest.mark.skipif(not XQUAD_VI.is_file(), reason="needs ../shared/data/xquad")
+def test_a_translated_question_is_asked_over_the_vietnamese_paragraph_with_its_answer() -> None:
+    from qa_data import xquad_questions
+
+    by_form = {q.id: q for q in xquad_questions("train", ("vi", "de"))}
+    german = by_form["56beb4343aeaaa14008c925b-de"]
+    vietnamese = by_form["56beb4343aeaaa14008c925b-vi"]
+    assert german.text.startswith("Wie viele Punkte") and german.paragraph == vietnamese.paragraph and german.answers == vietnamese.answers
+    assert not any(q.paragraph.article in {t for t, part in splits().items() if part != "train"} for q in by_form.values())
+    with pytest.raises(ValueError, match="No XQuAD questions in xx"):
+        xquad_questions("train", ("vi", "xx"))

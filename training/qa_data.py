@@ -27,6 +27,9 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 XQUAD_VI = SHARED / "xquad" / "xquad.vi.json"
 XQUAD_EN = SHARED / "xquad" / "xquad.en.json"
 SQUAD2 = SHARED / "squad2" / "dev-v2.0.json"
+# XQuAD's questions in its ten other languages, by id (training/xquad_translations.py wrote it
+# from google-deepmind/xquad; CC BY-SA 4.0, provenance in training/data/README.md).
+XQUAD_TRANSLATIONS = Path(__file__).resolve().parent / "data" / "xquad-questions.json"
 
 Split = Literal["train", "calibration", "test"]
 # Of the 16 articles in both sets, 4 are held out (SQuAD 2.0's held-out figures come from them);
@@ -36,7 +39,9 @@ SHARED_TEST = 4
 OTHER_TEST = 8
 OTHER_CALIBRATION = 6
 
-QuestionForm = Literal["vi", "en", "vi-noaccent"]
+# The forms users ask in; XQuAD's other languages (a code of XQUAD_TRANSLATIONS, "de") are also
+# forms, asked over the same Vietnamese paragraphs, for training only.
+QuestionForm = str
 
 
 @dataclass(frozen=True)
@@ -97,11 +102,18 @@ def _load(path: Path) -> list[tuple[Paragraph, list[dict]]]:
 def xquad_questions(part: Split, forms: Iterable[QuestionForm] = ("vi", "en", "vi-noaccent")) -> list[Question]:
     """XQuAD questions of one part over the Vietnamese paragraphs, in each asked form.
 
-    English questions come from the parallel English file (same ids); the Vietnamese answer
-    span serves all three forms, since the passage is the Vietnamese one.
+    English questions come from the parallel English file (same ids), other languages' from
+    XQUAD_TRANSLATIONS; the Vietnamese answer span serves every form, since the passage is the
+    Vietnamese one.
     """
+    forms = tuple(forms)
     parts = splits()
     english = {qa["id"]: qa["question"] for _, qas in _load(XQUAD_EN) for qa in qas}
+    others = [f for f in forms if f not in ("vi", "en", "vi-noaccent")]
+    translations = json.loads(XQUAD_TRANSLATIONS.read_text(encoding="utf-8")) if others else {}
+    unknown = [f for f in others if f not in translations]
+    if unknown:
+        raise ValueError(f"No XQuAD questions in {', '.join(unknown)}; the languages are {', '.join(sorted(translations))}.")
     out: list[Question] = []
     for paragraph, qas in _load(XQUAD_VI):
         if parts[paragraph.article] != part:
@@ -109,7 +121,10 @@ def xquad_questions(part: Split, forms: Iterable[QuestionForm] = ("vi", "en", "v
         for qa in qas:
             answers = tuple((a["answer_start"], a["text"]) for a in qa["answers"])
             for form in forms:
-                text = {"vi": qa["question"], "en": english[qa["id"]], "vi-noaccent": fold(qa["question"])}[form]
+                if form in ("vi", "en", "vi-noaccent"):
+                    text = {"vi": qa["question"], "en": english[qa["id"]], "vi-noaccent": fold(qa["question"])}[form]
+                else:
+                    text = translations[form][qa["id"]]
                 out.append(Question(f"{qa['id']}-{form}", paragraph, text, form, answers))
     return out
 

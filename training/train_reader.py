@@ -283,6 +283,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--mined", type=float, default=0.0, help="share of XQuAD training questions also given the windows the searcher finds (training/mining.py, measured there: not adopted); default 0, as the shipped reader was trained")
     parser.add_argument("--swapped", type=float, default=0.0, help="share of answerable training questions also given as a near miss with a name or number swapped (qa_data.swapped). Tried 2026-12-05 at 0.5 with --exit-layer 20 --adapt-from 12: held-out XQuAD F1 0.660/0.647/0.445 (vi/en/vi-noaccent) and has-answer accuracy 0.826/0.816/0.697 against the shipped 0.693/0.670/0.470 and 0.842/0.839/0.709: not adopted; default 0, as the shipped reader was trained")
+    parser.add_argument("--question-languages", default="", help="XQuAD's questions in these other languages too (comma-separated codes, e.g. de,es,ru,zh; training/data/xquad-questions.json), asked over the same Vietnamese training paragraphs; default none, as the shipped reader was trained")
     parser.add_argument("--window-tokens", type=int, default=WINDOW_TOKENS, help=f"passage tokens per training and held-out window; default retrieval.windows.WINDOW_TOKENS ({WINDOW_TOKENS}), the windows the searcher reads, as the shipped reader was trained (128 before 2026-12-05: BENCHMARKS.md, reader)")
     parser.add_argument("--exit-layer", type=int, default=ReaderConfig.exit_layer)
     parser.add_argument("--adapt-from", type=int, default=ReaderConfig.adapt_from)
@@ -342,7 +343,8 @@ def run(args: argparse.Namespace, stop: StopSignal) -> None:
     reader.bf16 = bf16
     count = load_token_counter(source)
 
-    train_questions = xquad_questions("train") + squad2_questions("train")
+    languages = tuple(code.strip() for code in args.question_languages.split(",") if code.strip())
+    train_questions = xquad_questions("train", ("vi", "en", "vi-noaccent", *languages)) + squad2_questions("train")
     if args.swapped:
         train_questions += swapped(train_questions, random.Random(args.seed), args.swapped)
     items = examples(train_questions, count, rng, budget=args.window_tokens)
@@ -392,7 +394,7 @@ def run(args: argparse.Namespace, stop: StopSignal) -> None:
     meta = {
         "base_model": DEFAULT_MODEL,
         "base_fingerprint": fingerprint,
-        "trained_on": "XQuAD (vi passages; vi, en, vi-noaccent questions) and SQuAD 2.0 dev, train articles of training/qa_data.py; CC BY-SA 4.0",
+        "trained_on": f"XQuAD (vi passages; {', '.join(('vi', 'en', 'vi-noaccent', *languages))} questions) and SQuAD 2.0 dev, train articles of training/qa_data.py; CC BY-SA 4.0",
         "command": recorded_command(sys.argv[1:]),
         "windows": len(items),
         "window_tokens": args.window_tokens,
