@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from .vector_cache import write_shard
 
 log = logging.getLogger(__name__)
 
@@ -101,13 +102,5 @@ class PlacementStore:
         return sorted(p for p in self._folder.glob("*.npz") if not p.name.startswith(".")) if self._folder.is_dir() else []
 
     def _write(self, keys: list[str], vectors: np.ndarray) -> None:
-        self._folder.mkdir(parents=True, exist_ok=True)
         self._sequence += 1
-        final = self._folder / f"{self._sequence:020d}-{os.getpid()}.npz"
-        tmp = self._folder / f".{final.stem}.tmp.npz"
-        try:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, keys=np.array(keys), vectors=vectors)
-            os.replace(tmp, final)
-        finally:
-            tmp.unlink(missing_ok=True)
+        write_shard(self._folder, self._sequence, {"keys": np.array(keys), "vectors": vectors}, durable=False)

@@ -188,16 +188,28 @@ class VectorCache:
         return ([self._legacy] if self._legacy.is_file() else []) + shards
 
     def _write_shard(self, keys: Sequence[str], vectors: np.ndarray) -> Path:
-        self._folder.mkdir(parents=True, exist_ok=True)
         self._sequence += 1
-        final = self._folder / f"{self._sequence:020d}-{os.getpid()}.npz"
-        tmp = self._folder / f".{final.stem}.tmp.npz"
-        try:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, keys=np.array(list(keys)), vectors=np.asarray(vectors, dtype=np.float32), dimension=np.array(vectors.shape[1]))
+        arrays = {"keys": np.array(list(keys)), "vectors": np.asarray(vectors, dtype=np.float32), "dimension": np.array(vectors.shape[1])}
+        return write_shard(self._folder, self._sequence, arrays, durable=True)
+
+
+def write_shard(folder: Path, sequence: int, arrays: dict[str, np.ndarray], *, durable: bool) -> Path:
+    """Write `<folder>/<sequence>-<pid>.npz` whole or not at all: to a dot-name first, then renamed.
+
+    Several processes may write one folder (a build and a bot, two `seedqa ask`); the pid keeps
+    their names apart and readers skip dot-names. `durable` syncs the file to disk before the
+    rename, for what costs minutes to make again (embedded passages), not for a cache of one pass.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / f"{sequence:020d}-{os.getpid()}.npz"
+    tmp = folder / f".{final.stem}.tmp.npz"
+    try:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+            if durable:
                 fh.flush()
                 os.fsync(fh.fileno())
-            os.replace(tmp, final)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return final
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return final
