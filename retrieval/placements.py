@@ -30,12 +30,13 @@ from .vector_cache import write_shard
 
 log = logging.getLogger(__name__)
 
-# Shards a folder may hold before the next process to open it folds them into one: one is written
-# per passage placed, so a busy bot would otherwise leave thousands of small files.
+# Shards a folder may hold before they are folded into one (by the next process to read them, or
+# by the one writing them): one is written per passage placed, so a busy bot would otherwise leave
+# thousands of small files.
 MERGE_SHARDS = 64
-# Vectors kept when shards are folded, the newest first: 32,768 is ~100 MB of float32 at 768
-# dimensions, about what the in-memory placement cache holds at its size (4,096 passages of
-# ~8 sentences; retrieval/search.py).
+# Vectors kept when shards are folded, the newest: 32,768 is ~100 MB of float32 at 768 dimensions,
+# about what the in-memory placement cache holds at its size (4,096 passages of ~8 sentences;
+# retrieval/search.py). It also bounds the store's memory in a long-running bot.
 MOST_VECTORS = 32_768
 
 
@@ -45,6 +46,7 @@ class PlacementStore:
     def __init__(self, index_dir: Path, model_fingerprint: str) -> None:
         self._folder = index_dir / "placements" / hashlib.sha256(model_fingerprint.encode()).hexdigest()[:16]
         self._vectors: dict[str, np.ndarray] | None = None
+        self._files: list[Path] = []  # the shards holding them: read at first use, or written since
         self._lock = threading.Lock()
         self._sequence = time.time_ns()
         self._warned = False
@@ -63,9 +65,13 @@ class PlacementStore:
         vectors = np.asarray(vectors, dtype=np.float32)
         with self._lock:
             loaded = self._loaded()
-            loaded.update(zip(keys, vectors))
+            for key, row in zip(keys, vectors):
+                loaded.pop(key, None)  # newest last, so folding keeps it
+                loaded[key] = row
             try:
-                self._write(list(keys), vectors)
+                self._files.append(self._write(list(keys), vectors))
+                if len(self._files) > MERGE_SHARDS:  # a bot running for weeks: fold what it wrote too
+                    self._fold()
             except OSError as exc:  # a read-only or full disk: placement still works, only not across restarts
                 if not self._warned:
                     log.warning("Could not keep sentence placements in %s (%s); they are embedded again after a restart.", self._folder, exc)
@@ -75,32 +81,38 @@ class PlacementStore:
         """Every kept vector (read once; shards folded when there are many). The caller holds the lock."""
         if self._vectors is not None:
             return self._vectors
-        shards = self._shards()
-        vectors: dict[str, np.ndarray] = {}
-        read: list[Path] = []
-        for shard in shards:
+        self._vectors = {}
+        for shard in self._shards():
             try:
                 with np.load(shard, allow_pickle=False) as data:
-                    vectors.update(zip(data["keys"].tolist(), np.asarray(data["vectors"], dtype=np.float32)))
-                read.append(shard)
+                    self._vectors.update(zip(data["keys"].tolist(), np.asarray(data["vectors"], dtype=np.float32)))
+                self._files.append(shard)
             except (OSError, ValueError, KeyError, EOFError, IndexError):
                 continue  # damaged or removed by another process folding them: only costs re-embedding
-        if len(read) > MERGE_SHARDS:
-            keys = list(vectors)[-MOST_VECTORS:]  # dicts keep insertion order: shards are read oldest first
-            vectors = {key: vectors[key] for key in keys}
+        if len(self._files) > MERGE_SHARDS:
             try:
-                self._write(keys, np.stack([vectors[key] for key in keys]))
-                for shard in read:
-                    shard.unlink(missing_ok=True)
+                self._fold()
             except OSError:
                 pass
-        self._vectors = vectors
-        return vectors
+        return self._vectors
+
+    def _fold(self) -> None:
+        """Replace the shards this process knows by one of the newest MOST_VECTORS, in memory too. The caller holds the lock.
+
+        Shards another process wrote since are left alone; the next process to read them folds them.
+        """
+        assert self._vectors is not None
+        keys = list(self._vectors)[-MOST_VECTORS:]  # dicts keep insertion order: oldest first
+        self._vectors = {key: self._vectors[key] for key in keys}
+        folded = self._write(keys, np.stack([self._vectors[key] for key in keys]))
+        for shard in self._files:
+            shard.unlink(missing_ok=True)
+        self._files = [folded]
 
     def _shards(self) -> list[Path]:
         # Names starting with a dot are shards still being written.
         return sorted(p for p in self._folder.glob("*.npz") if not p.name.startswith(".")) if self._folder.is_dir() else []
 
-    def _write(self, keys: list[str], vectors: np.ndarray) -> None:
+    def _write(self, keys: list[str], vectors: np.ndarray) -> Path:
         self._sequence += 1
-        write_shard(self._folder, self._sequence, {"keys": np.array(keys), "vectors": vectors}, durable=False)
+        return write_shard(self._folder, self._sequence, {"keys": np.array(keys), "vectors": vectors}, durable=False)

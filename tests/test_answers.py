@@ -306,16 +306,27 @@ def test_placements_are_kept_beside_the_index_so_a_restart_does_not_embed_them_a
         assert len(unkept.encoder.documents) == 5
 
 
-def test_placements_kept_in_many_files_are_folded_into_one_by_the_next_process(tmp_path: Path) -> None:
+def test_placements_kept_in_many_files_are_folded_into_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """One file lands per passage placed; a busy bot's folder would grow without end, so it is folded, newest kept."""
     from retrieval import placements
 
-    store_ = placements.PlacementStore(tmp_path, "fp")
-    for n in range(placements.MERGE_SHARDS + 1):
-        store_.put([f"s{n}"], np.full((1, 4), n, dtype=np.float32))
-    folder = next((tmp_path / "placements").iterdir())
-    assert len(list(folder.glob("*.npz"))) == placements.MERGE_SHARDS + 1
-    again = placements.PlacementStore(tmp_path, "fp")
-    assert np.array_equal(again.get(["s3", "s64"]), np.array([[3] * 4, [64] * 4], dtype=np.float32))
+    most = placements.MERGE_SHARDS
+    monkeypatch.setattr(placements, "MERGE_SHARDS", 1000)  # as if written side by side, none seeing the others'
+    for n in range(most + 1):  # many processes (seedqa ask), one passage each
+        placements.PlacementStore(tmp_path / "asks", "fp").put([f"s{n}"], np.full((1, 4), n, dtype=np.float32))
+    monkeypatch.setattr(placements, "MERGE_SHARDS", most)
+    folder = next((tmp_path / "asks" / "placements").iterdir())
+    assert len(list(folder.glob("*.npz"))) == most + 1
+    reader = placements.PlacementStore(tmp_path / "asks", "fp")  # the next process folds them
+    assert np.array_equal(reader.get(["s3", "s64"]), np.array([[3] * 4, [64] * 4], dtype=np.float32))
     assert len(list(folder.glob("*.npz"))) == 1
-    assert again.get(["s3", "never placed"]) is None
+    assert reader.get(["s3", "never placed"]) is None
+
+    monkeypatch.setattr(placements, "MOST_VECTORS", 10)
+    bot = placements.PlacementStore(tmp_path / "bot", "fp")  # one process placing passage after passage
+    for n in range(placements.MERGE_SHARDS + 1):
+        bot.put([f"s{n}"], np.full((1, 4), n, dtype=np.float32))
+    folder = next((tmp_path / "bot" / "placements").iterdir())
+    assert len(list(folder.glob("*.npz"))) == 1
+    assert bot.get(["s54"]) is None and bot.get(["s55", "s64"]) is not None  # only the newest ten kept, in memory too
+    assert placements.PlacementStore(tmp_path / "bot", "fp").get(["s55", "s64"]) is not None
