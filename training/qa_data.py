@@ -42,6 +42,7 @@ OTHER_CALIBRATION = 6
 # The forms users ask in; XQuAD's other languages (a code of XQUAD_TRANSLATIONS, "de") are also
 # forms, asked over the same Vietnamese paragraphs, for training only.
 QuestionForm = str
+USER_FORMS: tuple[QuestionForm, ...] = ("vi", "en", "vi-noaccent")
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ def _load(path: Path) -> list[tuple[Paragraph, list[dict]]]:
     return out
 
 
-def xquad_questions(part: Split, forms: Iterable[QuestionForm] = ("vi", "en", "vi-noaccent")) -> list[Question]:
+def xquad_questions(part: Split, forms: Iterable[QuestionForm] = USER_FORMS) -> list[Question]:
     """XQuAD questions of one part over the Vietnamese paragraphs, in each asked form.
 
     English questions come from the parallel English file (same ids), other languages' from
@@ -108,12 +109,15 @@ def xquad_questions(part: Split, forms: Iterable[QuestionForm] = ("vi", "en", "v
     """
     forms = tuple(forms)
     parts = splits()
-    english = {qa["id"]: qa["question"] for _, qas in _load(XQUAD_EN) for qa in qas}
-    others = [f for f in forms if f not in ("vi", "en", "vi-noaccent")]
-    translations = json.loads(XQUAD_TRANSLATIONS.read_text(encoding="utf-8")) if others else {}
-    unknown = [f for f in others if f not in translations]
-    if unknown:
-        raise ValueError(f"No XQuAD questions in {', '.join(unknown)}; the languages are {', '.join(sorted(translations))}.")
+    # Questions by id, for every form not written from the Vietnamese question itself.
+    asked = {"en": {qa["id"]: qa["question"] for _, qas in _load(XQUAD_EN) for qa in qas}}
+    others = [f for f in forms if f not in USER_FORMS]
+    if others:
+        translations = json.loads(XQUAD_TRANSLATIONS.read_text(encoding="utf-8"))
+        unknown = [f for f in others if f not in translations]
+        if unknown:
+            raise ValueError(f"No XQuAD questions in {', '.join(unknown)}; the languages are {', '.join(sorted(translations))}.")
+        asked.update((f, translations[f]) for f in others)
     out: list[Question] = []
     for paragraph, qas in _load(XQUAD_VI):
         if parts[paragraph.article] != part:
@@ -121,10 +125,7 @@ def xquad_questions(part: Split, forms: Iterable[QuestionForm] = ("vi", "en", "v
         for qa in qas:
             answers = tuple((a["answer_start"], a["text"]) for a in qa["answers"])
             for form in forms:
-                if form in ("vi", "en", "vi-noaccent"):
-                    text = {"vi": qa["question"], "en": english[qa["id"]], "vi-noaccent": fold(qa["question"])}[form]
-                else:
-                    text = translations[form][qa["id"]]
+                text = qa["question"] if form == "vi" else fold(qa["question"]) if form == "vi-noaccent" else asked[form][qa["id"]]
                 out.append(Question(f"{qa['id']}-{form}", paragraph, text, form, answers))
     return out
 

@@ -58,7 +58,7 @@ from retrieval.windows import WINDOW_TOKENS  # noqa: E402
 sys.path.insert(0, str(ROOT / "training"))
 from checkpoints import CHECKPOINT_STEPS, STOPPED_EXIT, Checkpoint, Deadline, StopSignal, Stopped, run_identity, windows_digest  # noqa: E402
 from mining import retrieved  # noqa: E402
-from qa_data import Example, examples, squad2_questions, swapped, xquad_questions  # noqa: E402
+from qa_data import USER_FORMS, Example, examples, squad2_questions, swapped, xquad_questions  # noqa: E402
 from retrieval.evaluation import answer_f1 as f1, exact_match  # noqa: E402
 
 # Batches of 16 windows (~2,500 tokens): a step takes ~1.5 s on two cores in bf16 and the
@@ -344,7 +344,7 @@ def run(args: argparse.Namespace, stop: StopSignal) -> None:
     count = load_token_counter(source)
 
     languages = tuple(code.strip() for code in args.question_languages.split(",") if code.strip())
-    train_questions = xquad_questions("train", ("vi", "en", "vi-noaccent", *languages)) + squad2_questions("train")
+    train_questions = xquad_questions("train", (*USER_FORMS, *languages)) + squad2_questions("train")
     if args.swapped:
         train_questions += swapped(train_questions, random.Random(args.seed), args.swapped)
     items = examples(train_questions, count, rng, budget=args.window_tokens)
@@ -394,7 +394,7 @@ def run(args: argparse.Namespace, stop: StopSignal) -> None:
     meta = {
         "base_model": DEFAULT_MODEL,
         "base_fingerprint": fingerprint,
-        "trained_on": f"XQuAD (vi passages; {', '.join(('vi', 'en', 'vi-noaccent', *languages))} questions) and SQuAD 2.0 dev, train articles of training/qa_data.py; CC BY-SA 4.0",
+        "trained_on": f"XQuAD (vi passages; {', '.join((*USER_FORMS, *languages))} questions) and SQuAD 2.0 dev, train articles of training/qa_data.py; CC BY-SA 4.0",
         "command": recorded_command(sys.argv[1:]),
         "windows": len(items),
         "window_tokens": args.window_tokens,
