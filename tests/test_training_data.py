@@ -54,6 +54,29 @@ def test_swapped_questions_ask_about_something_their_passage_never_mentions() ->
         assert any(word.strip("?") not in context for word in new), f"{q.text!r} only uses words of its passage"
 
 
+def test_a_question_asking_for_an_office_is_swapped_to_one_its_passage_never_names() -> None:
+    """"Ai đã gặp Tỉnh trưởng Jeju?" becomes a question about another office, or the deputy, which the passage cannot answer."""
+    from qa_data import ROLES
+
+    answer = ((PARAGRAPH.context.index("Nguyễn Văn Út"), "Nguyễn Văn Út"),)
+    asked = [Question("q3-vi", PARAGRAPH, "Ai đã gặp Tỉnh trưởng Jeju?", "vi", answer), Question("q3-en", PARAGRAPH, "Who met the Jeju governor?", "en", answer)]
+    context = fold(PARAGRAPH.context).lower()
+    offices = {fold(w).lower() for forms in ROLES for w in (*forms[0], *forms[1])}
+    seen = set()
+    for seed in range(20):
+        made = {q.id: q.text for q in swapped(asked, random.Random(seed), 0.0, roles=True)}
+        assert set(made) == {"q3-vi-swap", "q3-en-swap"}, "every question asking for an office the passage names is swapped, whatever the share"
+        for text in made.values():
+            folded = fold(text).lower()
+            new = [o for o in offices if o in folded and o not in context and o not in ("thong doc", "governor")]
+            assert new or folded.count("pho ") + folded.count("deputy ") == 1, text
+        seen |= set(made.values())
+    assert len(seen) > 4, "the new office is drawn, not always the same"
+    # A passage that names no mayor makes "the mayor" no office to swap, and without `roles` nothing is swapped at share 0.
+    assert swapped([Question("q4-en", PARAGRAPH, "Who is the mayor?", "en", answer)], random.Random(0), 0.0, roles=True) == []
+    assert swapped(asked, random.Random(0), 0.0) == []
+
+
 def test_a_question_without_diacritics_gets_its_vietnamese_siblings_swap() -> None:
     for seed in range(30):
         made = {q.id: q for q in swapped(_questions(), random.Random(seed), 1.0)}

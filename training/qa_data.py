@@ -240,6 +240,62 @@ def anchors(question: str) -> list[str]:
     return out
 
 
+# Offices a question can ask about, as (English words, Vietnamese words) for each. Most confident
+# wrong answers on the seed near misses name the holder of another office than the one asked
+# ("phó thống đốc", the deputy governor, answered with the governor; "the mayor of Busan" with
+# Seogwipo's): a question asking for an office its passage never names is a near miss.
+ROLES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (("governor",), ("thống đốc", "tỉnh trưởng")),
+    (("mayor",), ("thị trưởng",)),
+    (("president",), ("tổng thống",)),
+    (("chairman", "chairwoman"), ("chủ tịch",)),
+    (("director",), ("giám đốc",)),
+    (("prime minister", "premier"), ("thủ tướng",)),
+    (("minister",), ("bộ trưởng",)),
+    (("ambassador",), ("đại sứ",)),
+    (("consul",), ("lãnh sự",)),
+    (("king",), ("nhà vua", "vua")),
+    (("queen",), ("nữ hoàng",)),
+    (("emperor",), ("hoàng đế",)),
+    (("coach",), ("huấn luyện viên",)),
+    (("founder",), ("người sáng lập",)),
+    (("secretary",), ("bí thư",)),
+    (("captain",), ("đội trưởng",)),
+)
+# Before an office, makes its deputy: "phó thống đốc", "deputy governor".
+DEPUTY = {"en": "deputy ", "vi": "phó "}
+
+
+def _mentions(text: str, words: Iterable[str]) -> bool:
+    """Whether folded `text` holds any of the words, whole."""
+    return any(re.search(rf"(?<!\w){re.escape(fold(w).lower())}(?!\w)", text) for w in words)
+
+
+def _role_swap(question: str, language: str, context: str, passage_language: str, rng: random.Random) -> str | None:
+    """The question asking for another office (or its deputy) than the one its passage names; None when it asks for none.
+
+    `context` is the passage folded and lower-cased, in `passage_language` (vi, or en for SQuAD 2.0).
+    """
+    folded = fold(question).lower()
+    for forms in ROLES:
+        asked = forms[0 if language == "en" else 1]
+        hit = next((m for w in asked if (m := re.search(rf"(?<!\w){re.escape(w)}(?!\w)", question, re.IGNORECASE))), None)
+        if hit is None or not _mentions(context, forms[0 if passage_language == "en" else 1]):
+            continue
+        deputy = DEPUTY[language].strip()
+        before = folded[: hit.start()].split()[-1:]
+        others = [f[0 if language == "en" else 1][0] for f in ROLES if f is not forms and not _mentions(context, (*f[0], *f[1]))]
+        if before != [fold(deputy)] and not _mentions(context, [DEPUTY[passage_language] + w for w in forms[0 if passage_language == "en" else 1]] + ["vice " + w for w in forms[0]]):
+            others.append(DEPUTY[language] + hit.group().lower())
+        if not others:
+            return None
+        other = rng.choice(others)
+        if hit.group()[0].isupper():
+            other = other[0].upper() + other[1:]
+        return question[: hit.start()] + other + question[hit.end() :]
+    return None
+
+
 def _other_number(number: str, rng: random.Random) -> str:
     digits = number.replace(",", "").replace(".", "")
     value = int(digits)
@@ -248,7 +304,7 @@ def _other_number(number: str, rng: random.Random) -> str:
     return str(max(2, value + rng.choice((-1, 1)) * rng.randint(1, max(2, value // 2))))
 
 
-def swapped(questions: Iterable[Question], rng: random.Random, share: float) -> list[Question]:
+def swapped(questions: Iterable[Question], rng: random.Random, share: float, *, roles: bool = False) -> list[Question]:
     """Near misses that keep the topic and swap the slot the question asks about.
 
     The reader's worst errors are confident answers to a question about another entity than
@@ -258,6 +314,9 @@ def swapped(questions: Iterable[Question], rng: random.Random, share: float) -> 
     mentions (a name from another article's questions in the same language, a nearby year or
     another count), so the answer's own window no longer answers it. Questions without
     diacritics get their Vietnamese sibling's swap, folded, so all three forms learn it.
+
+    With `roles`, a question asking for an office its passage names (ROLES) asks for another
+    one, or for its deputy, instead, where the passage names neither.
     """
     questions = list(questions)
     pool: dict[str, list[str]] = {"en": [], "vi": []}
@@ -275,9 +334,16 @@ def swapped(questions: Iterable[Question], rng: random.Random, share: float) -> 
             if base in vi_swaps:
                 out.append(Question(q.id + "-swap", q.paragraph, fold(vi_swaps[base]), q.form, (), q.answers[0][0]))
             continue
+        context = fold(q.paragraph.context).lower()
+        # Few questions ask for an office (22 of 762 Vietnamese training questions), so each one that can is swapped.
+        role = _role_swap(q.text, "vi" if q.form == "vi" else "en", context, "en" if q.form == "squad2" else "vi", rng) if roles else None
+        if role is not None:
+            if q.form == "vi":
+                vi_swaps[base] = role
+            out.append(Question(q.id + "-swap", q.paragraph, role, q.form, (), q.answers[0][0]))
+            continue
         if rng.random() >= share:
             continue
-        context = fold(q.paragraph.context).lower()
         present = [a for a in anchors(q.text) if fold(a).lower() in context and not any(fold(a).lower() in fold(t).lower() for _, t in q.answers)]
         if not present:
             continue

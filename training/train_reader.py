@@ -283,6 +283,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--mined", type=float, default=0.0, help="share of XQuAD training questions also given the windows the searcher finds (training/mining.py, measured there: not adopted); default 0, as the shipped reader was trained")
     parser.add_argument("--swapped", type=float, default=0.0, help="share of answerable training questions also given as a near miss with a name or number swapped (qa_data.swapped). Tried 2026-12-05 at 0.5 with --exit-layer 20 --adapt-from 12: held-out XQuAD F1 0.660/0.647/0.445 (vi/en/vi-noaccent) and has-answer accuracy 0.826/0.816/0.697 against the shipped 0.693/0.670/0.470 and 0.842/0.839/0.709: not adopted; default 0, as the shipped reader was trained")
+    parser.add_argument("--swap-roles", action="store_true", help="also give every answerable training question asking for an office its passage names (a governor, a mayor) as a near miss asking for another office or its deputy (qa_data.ROLES; 93 questions)")
     parser.add_argument("--question-languages", default="", help="XQuAD's questions in these other languages too (comma-separated codes, e.g. de,es,ru,zh; training/data/xquad-questions.json), asked over the same Vietnamese training paragraphs. Tried 2026-12-07 with de,es,ru,zh: held-out XQuAD F1 0.683/0.639/0.453 (vi/en/vi-noaccent) and has-answer accuracy 0.876/0.858/0.732 against the shipped 0.669/0.687/0.477 and 0.872/0.846/0.745: not adopted (BENCHMARKS.md); default none, as the shipped reader was trained")
     parser.add_argument("--window-tokens", type=int, default=WINDOW_TOKENS, help=f"passage tokens per training and held-out window; default retrieval.windows.WINDOW_TOKENS ({WINDOW_TOKENS}), the windows the searcher reads, as the shipped reader was trained (128 before 2026-12-05: BENCHMARKS.md, reader)")
     parser.add_argument("--exit-layer", type=int, default=ReaderConfig.exit_layer)
@@ -345,8 +346,8 @@ def run(args: argparse.Namespace, stop: StopSignal) -> None:
 
     languages = tuple(code.strip() for code in args.question_languages.split(",") if code.strip())
     train_questions = xquad_questions("train", (*USER_FORMS, *languages)) + squad2_questions("train")
-    if args.swapped:
-        train_questions += swapped(train_questions, random.Random(args.seed), args.swapped)
+    if args.swapped or args.swap_roles:
+        train_questions += swapped(train_questions, random.Random(args.seed), args.swapped, roles=args.swap_roles)
     items = examples(train_questions, count, rng, budget=args.window_tokens)
     if args.mined:
         mined = retrieved(xquad_questions("train"), random.Random(args.seed), share=args.mined)
