@@ -42,7 +42,7 @@ from retrieval.evaluation import answer_f1, evaluate, exact_match, read_question
 from retrieval import search as search_module  # noqa: E402
 from retrieval.search import ANSWER_MIN_MARGIN, Scored, Searcher, reader_decision, reader_gain, settling_margin  # noqa: E402
 from retrieval.settings import ArticlesSettings, IndexSettings, SearchSettings  # noqa: E402
-from xquad import CALIBRATION_REFUSED, DEFAULT_DATA, FRESH, FRESH_2, NEAR_MISSES, NEAR_MISSES_2, READER_FORMS as FORMS, SEED_QUESTIONS, load_xquad, log, xquad_searcher  # noqa: E402
+from xquad import CALIBRATION_REFUSED, DEFAULT_DATA, FRESH, FRESH_2, NEAR_MISSES, NEAR_MISSES_2, READER_FORMS as FORMS, SEED_QUESTIONS, load_xquad, log, threshold_group, xquad_searcher  # noqa: E402
 
 BONUSES = (0.0, 0.05, 0.1, 0.2, 0.4)
 # Marks what chose the windows read, so --from-dump refuses a dump measured before the name rule (retrieval/names.py).
@@ -50,11 +50,6 @@ READS = "best candidates from articles naming what is asked"
 # Evidence weights tried: margins span about -20..10, the evidence 0.2..1.0, so 0 (the reader
 # alone) to 32 (the evidence counting as much as the margin's whole range).
 EVIDENCE_WEIGHTS = (0.0, 2.0, 4.0, 8.0, 12.0, 16.0, 24.0, 32.0)
-
-
-def threshold_group(form: str) -> str:
-    """Thresholds are per question language as search() detects it: Vietnamese with or without diacritics, or not."""
-    return "other" if form == "en" else "vi"
 
 
 def measure(searcher: Searcher, part: str, limit: int | None) -> list[dict]:

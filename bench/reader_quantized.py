@@ -47,8 +47,8 @@ from runtimes import OpenVinoSession, openvino_version  # noqa: E402
 from retrieval.evaluation import answer_f1, exact_match  # noqa: E402
 from retrieval.settings import SearchSettings  # noqa: E402
 from retrieval.windows import WINDOW_TOKENS  # noqa: E402
+from xquad import READER_FORMS as FORMS  # noqa: E402
 
-FORMS = ("vi", "en", "vi-noaccent")
 # Windows read one at a time per form for the latency column: a question is read one window at a
 # time unless the reader is unsure (1.85 windows per seed question, BENCHMARKS.md, reader).
 SINGLE_READS = 16
