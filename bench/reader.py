@@ -42,7 +42,7 @@ from retrieval.evaluation import answer_f1, evaluate, exact_match, read_question
 from retrieval import search as search_module  # noqa: E402
 from retrieval.search import ANSWER_MIN_MARGIN, Scored, Searcher, reader_decision, reader_gain, settling_margin  # noqa: E402
 from retrieval.settings import ArticlesSettings, IndexSettings, SearchSettings  # noqa: E402
-from xquad import CALIBRATION_REFUSED, DEFAULT_DATA, FRESH, FRESH_2, NEAR_MISSES, NEAR_MISSES_2, READER_FORMS as FORMS, SEED_QUESTIONS, load_xquad, log, threshold_group, xquad_searcher  # noqa: E402
+from xquad import CALIBRATION_REFUSED, DEFAULT_DATA, FRESH, FRESH_2, FRESH_3, NEAR_MISSES, NEAR_MISSES_2, NEAR_MISSES_3, READER_FORMS as FORMS, SEED_QUESTIONS, load_xquad, log, threshold_group, xquad_searcher  # noqa: E402
 
 BONUSES = (0.0, 0.05, 0.1, 0.2, 0.4)
 # Marks what chose the windows read, so --from-dump refuses a dump measured before the name rule (retrieval/names.py).
@@ -360,6 +360,8 @@ def main() -> int:
         (NEAR_MISSES, "New near misses, written after training: the topic is in the articles, the fact is not (`tests/eval/near_misses.jsonl`)"),
         (FRESH_2, "A second set of new answerable questions (`tests/eval/fresh_2.jsonl`)"),
         (NEAR_MISSES_2, "A second set of new near misses (`tests/eval/near_misses_2.jsonl`)"),
+        (FRESH_3, "A third set of new answerable questions (`tests/eval/fresh_3.jsonl`)"),
+        (NEAR_MISSES_3, "A third set of new near misses (`tests/eval/near_misses_3.jsonl`)"),
     ):
         report = evaluate(seed, read_questions(path))
         lines += ["", f"{title}, reader on:", "", "| Group | answerable | hit@1 | hit@3 | answer EM | answer F1 | answerable refused | unanswerable | refused |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]

@@ -55,6 +55,9 @@ NEAR_MISSES = ROOT / "tests" / "eval" / "near_misses.jsonl"
 # A second pair, written 2026-12-07 before the name rule (retrieval/names.py) was measured.
 FRESH_2 = ROOT / "tests" / "eval" / "fresh_2.jsonl"
 NEAR_MISSES_2 = ROOT / "tests" / "eval" / "near_misses_2.jsonl"
+# A third pair, written 2026-12-07 (night) before the reader trained with swapped offices was measured.
+FRESH_3 = ROOT / "tests" / "eval" / "fresh_3.jsonl"
+NEAR_MISSES_3 = ROOT / "tests" / "eval" / "near_misses_3.jsonl"
 READER_FORMS = ("en", "vi", "vi-noaccent")  # how the reader benchmarks ask XQuAD questions, in the order their tables print
 
 
