@@ -94,6 +94,8 @@ def main() -> int:
     parser.add_argument("--write", action="store_true", help="replace this section of BENCHMARKS.md")
     args = parser.parse_args()
     data = json.loads(args.dump.read_text())
+    if "test" not in data:
+        raise SystemExit(f"{args.dump} holds no test rows (its run stopped early): make it with bench/reader.py --dump.")
     calibration, test = data["calibration"], data["test"]
     settings = SearchSettings()
     configured = {"vi": settings.reader_min_margin, "other": settings.reader_min_margin_other_language}
