@@ -240,10 +240,11 @@ def anchors(question: str) -> list[str]:
     return out
 
 
-# Offices a question can ask about, as (English words, Vietnamese words) for each. Most confident
-# wrong answers on the seed near misses name the holder of another office than the one asked
-# ("phó thống đốc", the deputy governor, answered with the governor; "the mayor of Busan" with
-# Seogwipo's): a question asking for an office its passage never names is a near miss.
+# Offices a question can ask about, as (English words, Vietnamese words) for each. Several of the
+# reader's confident wrong answers on the seed near misses name the holder of another office than
+# the one asked ("phó thống đốc", the deputy governor, answered with the governor; "the mayor of
+# Busan" with Seogwipo's): a question asking for an office its passage never names is a near miss.
+# Training on them (train_reader.py --swap-roles) was measured and not adopted (BENCHMARKS.md).
 ROLES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("governor",), ("thống đốc", "tỉnh trưởng")),
     (("mayor",), ("thị trưởng",)),
