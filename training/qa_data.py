@@ -278,15 +278,14 @@ def _role_swap(question: str, language: str, context: str, passage_language: str
     `context` is the passage folded and lower-cased, in `passage_language` (vi, or en for SQuAD 2.0).
     """
     folded = fold(question).lower()
+    asking, named = (0 if language == "en" else 1), (0 if passage_language == "en" else 1)  # which side of a ROLES pair
     for forms in ROLES:
-        asked = forms[0 if language == "en" else 1]
-        hit = next((m for w in asked if (m := re.search(rf"(?<!\w){re.escape(w)}(?!\w)", question, re.IGNORECASE))), None)
-        if hit is None or not _mentions(context, forms[0 if passage_language == "en" else 1]):
+        hit = next((m for w in forms[asking] if (m := re.search(rf"(?<!\w){re.escape(w)}(?!\w)", question, re.IGNORECASE))), None)
+        if hit is None or not _mentions(context, forms[named]):
             continue
-        deputy = DEPUTY[language].strip()
         before = folded[: hit.start()].split()[-1:]
-        others = [f[0 if language == "en" else 1][0] for f in ROLES if f is not forms and not _mentions(context, (*f[0], *f[1]))]
-        if before != [fold(deputy)] and not _mentions(context, [DEPUTY[passage_language] + w for w in forms[0 if passage_language == "en" else 1]] + ["vice " + w for w in forms[0]]):
+        others = [f[asking][0] for f in ROLES if f is not forms and not _mentions(context, (*f[0], *f[1]))]
+        if before != [fold(DEPUTY[language].strip())] and not _mentions(context, [DEPUTY[passage_language] + w for w in forms[named]] + ["vice " + w for w in forms[0]]):
             others.append(DEPUTY[language] + hit.group().lower())
         if not others:
             return None
@@ -303,6 +302,25 @@ def _other_number(number: str, rng: random.Random) -> str:
     if 1000 <= value <= 2100 and len(number) == 4:  # a year: another year close by
         return str(value + rng.choice((-1, 1)) * rng.randint(1, 12))
     return str(max(2, value + rng.choice((-1, 1)) * rng.randint(1, max(2, value // 2))))
+
+
+def _slot_swap(q: Question, context: str, names: list[str], fallback: list[str], rng: random.Random) -> str | None:
+    """The question with a name or number it shares with its passage replaced by one the passage never mentions; None when it shares none.
+
+    `context` is the passage folded and lower-cased; `names` the pool of names in the question's language, `fallback` the English one.
+    """
+    present = [a for a in anchors(q.text) if fold(a).lower() in context and not any(fold(a).lower() in fold(t).lower() for _, t in q.answers)]
+    if not present:
+        return None
+    slot = rng.choice(present)
+    # A name of as many words (a person for a person, more often than not).
+    alike = [n for n in names if n.count(" ") == slot.count(" ")] or fallback
+    for _ in range(20):
+        other = _other_number(slot, rng) if _NUMBER.fullmatch(slot) else rng.choice(alike)
+        a, b = fold(other).lower(), fold(slot).lower()
+        if a not in context and a not in b and b not in a:
+            return q.text.replace(slot, other, 1)
+    return None
 
 
 def swapped(questions: Iterable[Question], rng: random.Random, share: float, *, roles: bool = False) -> list[Question]:
@@ -337,28 +355,13 @@ def swapped(questions: Iterable[Question], rng: random.Random, share: float, *, 
             continue
         context = fold(q.paragraph.context).lower()
         # Few questions ask for an office (22 of 762 Vietnamese training questions), so each one that can is swapped.
-        role = _role_swap(q.text, "vi" if q.form == "vi" else "en", context, "en" if q.form == "squad2" else "vi", rng) if roles else None
-        if role is not None:
-            if q.form == "vi":
-                vi_swaps[base] = role
-            out.append(Question(q.id + "-swap", q.paragraph, role, q.form, (), q.answers[0][0]))
-            continue
-        if rng.random() >= share:
-            continue
-        present = [a for a in anchors(q.text) if fold(a).lower() in context and not any(fold(a).lower() in fold(t).lower() for _, t in q.answers)]
-        if not present:
-            continue
-        slot = rng.choice(present)
-        # A name of as many words (a person for a person, more often than not).
-        names = [n for n in pool["vi" if q.form == "vi" else "en"] if n.count(" ") == slot.count(" ")] or pool["en"]
-        for _ in range(20):
-            other = _other_number(slot, rng) if _NUMBER.fullmatch(slot) else rng.choice(names)
-            a, b = fold(other).lower(), fold(slot).lower()
-            if a not in context and a not in b and b not in a:
-                break
-        else:
-            continue
-        text = q.text.replace(slot, other, 1)
+        text = _role_swap(q.text, "vi" if q.form == "vi" else "en", context, "en" if q.form == "squad2" else "vi", rng) if roles else None
+        if text is None:
+            if rng.random() >= share:
+                continue
+            text = _slot_swap(q, context, pool["vi" if q.form == "vi" else "en"], pool["en"], rng)
+            if text is None:
+                continue
         if q.form == "vi":
             vi_swaps[base] = text
         out.append(Question(q.id + "-swap", q.paragraph, text, q.form, (), q.answers[0][0]))
