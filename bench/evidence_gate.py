@@ -70,7 +70,7 @@ def form_cells(rows: list[dict], margins: dict[str, float | None], evidence: dic
 
 
 def seed_rows() -> list[dict]:
-    """The seed sets' questions searched as configured: the reader's best margin and the evidence."""
+    """The seed sets' questions searched as configured: the reader's best margin, the evidence, and the threshold group search() puts the question in."""
     from embeddings.settings import EmbeddingsSettings
     from retrieval.engine import open_engine
     from retrieval.settings import ArticlesSettings, IndexSettings
@@ -84,7 +84,7 @@ def seed_rows() -> list[dict]:
             evidence = searcher.evidence(scored)
             reads = searcher.read(searcher.reader_question(text), scored, evidence)
             best = max((r.margin for r in reads), default=float("-inf"))
-            out.append({"file": path.name, "id": q.id, "answerable": q.answerable, "vietnamese": searcher.is_vietnamese(text), "present": float(best), "present_evidence": evidence})
+            out.append({"file": path.name, "id": q.id, "answerable": q.answerable, "group": "vi" if searcher.is_vietnamese(text) else "other", "present": float(best), "present_evidence": evidence})
     return out
 
 
@@ -152,9 +152,8 @@ def main() -> int:
             mine = [r for r in rows if r["answerable"] is answerable]
             if not mine:
                 continue
-            group = lambda r: "vi" if r["vietnamese"] else "other"  # noqa: E731
-            before = [r["id"] for r in mine if refused(r, "present", configured[group(r)], None)]
-            after = [r["id"] for r in mine if refused(r, "present", configured[group(r)], similarity[group(r)])]
+            before = [r["id"] for r in mine if refused(r, "present", configured[r["group"]], None)]
+            after = [r["id"] for r in mine if refused(r, "present", configured[r["group"]], similarity[r["group"]])]
             changed = sorted(set(after) ^ set(before))
             lines.append(f"- `{name}`, {label}: {len(before)} / {len(after)} of {len(mine)}" + (f" ({', '.join(changed)})" if changed else ""))
     lines += ["", *provenance()]
