@@ -117,3 +117,38 @@ def test_a_translated_question_is_asked_over_the_vietnamese_paragraph_with_its_a
     assert not any(q.paragraph.article in {t for t, part in splits().items() if part != "train"} for q in by_form.values())
     with pytest.raises(ValueError, match="No XQuAD questions in xx"):
         xquad_questions("train", ("vi", "xx"))
+
+
+def _squad_file(tmp_path: Path, title: str) -> Path:
+    """A SQuAD-format file of one article: two answerable questions and one unanswerable."""
+    import json
+
+    context = "Busan is a port city. Its mayor met the delegation in 2024."
+    qas = [
+        {"id": "a", "question": "What is Busan?", "answers": [{"text": "a port city", "answer_start": 9}], "is_impossible": False},
+        {"id": "b", "question": "When did the mayor meet the delegation?", "answers": [{"text": "2024", "answer_start": 54}], "is_impossible": False},
+        {"id": "c", "question": "Who is the mayor of Busan?", "answers": [], "is_impossible": True},
+    ]
+    path = tmp_path / "more.json"
+    path.write_text(json.dumps({"data": [{"title": title, "paragraphs": [{"context": context, "qas": qas}]}]}), encoding="utf-8")
+    return path
+
+
+@pytest.mark.skipif(not XQUAD_VI.is_file(), reason="needs ../shared/data/xquad")
+def test_more_squad_data_trains_on_its_unanswerable_questions_and_a_share_of_the_rest(tmp_path: Path) -> None:
+    from qa_data import more_squad_questions
+
+    path = _squad_file(tmp_path, "Busan")
+    everything = more_squad_questions(path, 1.0, random.Random(1))
+    assert [q.id for q in everything] == ["a", "b", "c"] and everything[1].answers == ((54, "2024"),) and everything[2].answers == ()
+    assert [q.id for q in more_squad_questions(path, 0.0, random.Random(1))] == ["c"]
+
+
+@pytest.mark.skipif(not XQUAD_VI.is_file(), reason="needs ../shared/data/xquad")
+def test_more_squad_data_may_not_hold_a_held_out_article(tmp_path: Path) -> None:
+    """Training on a held-out article would make the held-out figures lie, so such a file is refused."""
+    from qa_data import more_squad_questions
+
+    held_out = next(title for title, part in splits().items() if part == "test")
+    with pytest.raises(ValueError, match="holds articles of XQuAD or SQuAD 2.0 dev"):
+        more_squad_questions(_squad_file(tmp_path, held_out), 1.0, random.Random(1))

@@ -142,6 +142,26 @@ def squad2_questions(part: Split) -> list[Question]:
     return out
 
 
+def more_squad_questions(path: Path, share: float, rng: random.Random) -> list[Question]:
+    """English questions of another SQuAD-format file, for training only: a share of its answerable ones, all its unanswerable ones.
+
+    Its articles must be none of XQuAD's or SQuAD 2.0 dev's, which are split into training and
+    held-out parts here: a held-out article trained on would make the held-out figures lie.
+    """
+    parts = splits()
+    loaded = _load(path)
+    shared = sorted({p.article for p, _ in loaded if p.article in parts})
+    if shared:
+        raise ValueError(f"{path} holds articles of XQuAD or SQuAD 2.0 dev ({', '.join(shared[:3])}); give it only other articles.")
+    out: list[Question] = []
+    for paragraph, qas in loaded:
+        for qa in qas:
+            answers = () if qa.get("is_impossible") else tuple((a["answer_start"], a["text"]) for a in qa["answers"])
+            if not answers or rng.random() < share:
+                out.append(Question(qa["id"], paragraph, qa["question"], "squad2", answers))
+    return out
+
+
 def xquad_paragraphs() -> list[Paragraph]:
     return [p for p, _ in _load(XQUAD_VI)]
 

@@ -58,7 +58,7 @@ from retrieval.windows import WINDOW_TOKENS  # noqa: E402
 sys.path.insert(0, str(ROOT / "training"))
 from checkpoints import CHECKPOINT_STEPS, STOPPED_EXIT, Checkpoint, Deadline, StopSignal, Stopped, run_identity, windows_digest  # noqa: E402
 from mining import retrieved  # noqa: E402
-from qa_data import USER_FORMS, Example, examples, squad2_questions, swapped, xquad_questions  # noqa: E402
+from qa_data import USER_FORMS, Example, examples, more_squad_questions, squad2_questions, swapped, xquad_questions  # noqa: E402
 from retrieval.evaluation import answer_f1 as f1, exact_match  # noqa: E402
 
 # Batches of 16 windows (~2,500 tokens): a step takes ~1.5 s on two cores in bf16 and the
@@ -285,6 +285,8 @@ def main() -> None:
     parser.add_argument("--swapped", type=float, default=0.0, help="share of answerable training questions also given as a near miss with a name or number swapped (qa_data.swapped). Tried 2026-12-05 at 0.5 with --exit-layer 20 --adapt-from 12: held-out XQuAD F1 0.660/0.647/0.445 (vi/en/vi-noaccent) and has-answer accuracy 0.826/0.816/0.697 against the shipped 0.693/0.670/0.470 and 0.842/0.839/0.709: not adopted; again 2026-12-07 at 0.25 with --swap-roles, as shipped otherwise: seed set 10 of 16 unanswerable refused against 14, English margin moved to -15.6 (BENCHMARKS.md, 'Reader: trained with swapped names, numbers and offices'): not adopted; default 0, as the shipped reader was trained")
     parser.add_argument("--swap-roles", action="store_true", help="also give every answerable training question asking for an office its passage names (a governor, a mayor) as a near miss asking for another office or its deputy (qa_data.ROLES; 93 questions). Tried 2026-12-07 with --swapped 0.25: not adopted (BENCHMARKS.md); off, as the shipped reader was trained")
     parser.add_argument("--question-languages", default="", help="XQuAD's questions in these other languages too (comma-separated codes, e.g. de,es,ru,zh; training/data/xquad-questions.json), asked over the same Vietnamese training paragraphs. Tried 2026-12-07 with de,es,ru,zh: held-out XQuAD F1 0.683/0.639/0.453 (vi/en/vi-noaccent) and has-answer accuracy 0.876/0.858/0.732 against the shipped 0.669/0.687/0.477 and 0.872/0.846/0.745: not adopted (BENCHMARKS.md); default none, as the shipped reader was trained")
+    parser.add_argument("--more-squad", type=Path, default=None, metavar="PATH", help="a SQuAD-format file of other English articles (none of XQuAD's or SQuAD 2.0 dev's) to train on too, e.g. SQuAD 2.0 train articles; default none, as the shipped reader was trained")
+    parser.add_argument("--more-squad-share", type=float, default=1.0, help="share of --more-squad's answerable questions taken (all its unanswerable ones are); training time grows with it")
     parser.add_argument("--window-tokens", type=int, default=WINDOW_TOKENS, help=f"passage tokens per training and held-out window; default retrieval.windows.WINDOW_TOKENS ({WINDOW_TOKENS}), the windows the searcher reads, as the shipped reader was trained (128 before 2026-12-05: BENCHMARKS.md, reader)")
     parser.add_argument("--exit-layer", type=int, default=ReaderConfig.exit_layer)
     parser.add_argument("--adapt-from", type=int, default=ReaderConfig.adapt_from)
@@ -346,6 +348,10 @@ def run(args: argparse.Namespace, stop: StopSignal) -> None:
 
     languages = tuple(code.strip() for code in args.question_languages.split(",") if code.strip())
     train_questions = xquad_questions("train", (*USER_FORMS, *languages)) + squad2_questions("train")
+    if args.more_squad:
+        more = more_squad_questions(args.more_squad, args.more_squad_share, random.Random(args.seed))
+        log(f"{len(more)} questions from {args.more_squad} ({sum(not q.answers for q in more)} unanswerable)")
+        train_questions += more
     if args.swapped or args.swap_roles:
         train_questions += swapped(train_questions, random.Random(args.seed), args.swapped, roles=args.swap_roles)
     items = examples(train_questions, count, rng, budget=args.window_tokens)
