@@ -130,16 +130,15 @@ def xquad_questions(part: Split, forms: Iterable[QuestionForm] = USER_FORMS) -> 
     return out
 
 
+def _squad_question(paragraph: Paragraph, qa: dict) -> Question:
+    """An English question over its English paragraph; no answers when SQuAD 2.0 marks it unanswerable."""
+    answers = () if qa.get("is_impossible") else tuple((a["answer_start"], a["text"]) for a in qa["answers"])
+    return Question(qa["id"], paragraph, qa["question"], "squad2", answers)
+
+
 def squad2_questions(part: Split) -> list[Question]:
     parts = splits()
-    out: list[Question] = []
-    for paragraph, qas in _load(SQUAD2):
-        if parts[paragraph.article] != part:
-            continue
-        for qa in qas:
-            answers = () if qa.get("is_impossible") else tuple((a["answer_start"], a["text"]) for a in qa["answers"])
-            out.append(Question(qa["id"], paragraph, qa["question"], "squad2", answers))
-    return out
+    return [_squad_question(paragraph, qa) for paragraph, qas in _load(SQUAD2) if parts[paragraph.article] == part for qa in qas]
 
 
 def more_squad_questions(path: Path, share: float, rng: random.Random) -> list[Question]:
@@ -153,13 +152,8 @@ def more_squad_questions(path: Path, share: float, rng: random.Random) -> list[Q
     shared = sorted({p.article for p, _ in loaded if p.article in parts})
     if shared:
         raise ValueError(f"{path} holds articles of XQuAD or SQuAD 2.0 dev ({', '.join(shared[:3])}); give it only other articles.")
-    out: list[Question] = []
-    for paragraph, qas in loaded:
-        for qa in qas:
-            answers = () if qa.get("is_impossible") else tuple((a["answer_start"], a["text"]) for a in qa["answers"])
-            if not answers or rng.random() < share:
-                out.append(Question(qa["id"], paragraph, qa["question"], "squad2", answers))
-    return out
+    questions = (_squad_question(paragraph, qa) for paragraph, qas in loaded for qa in qas)
+    return [q for q in questions if not q.answers or rng.random() < share]
 
 
 def xquad_paragraphs() -> list[Paragraph]:
