@@ -298,6 +298,8 @@ def main() -> None:
     parser.add_argument("--checkpoints", type=Path, default=CHECKPOINTS, help=f"where a run keeps its progress (default {CHECKPOINTS.relative_to(ROOT)}; ~3 GB for a full run, removed when it finishes)")
     parser.add_argument("--fresh", action="store_true", help="start over, discarding this run's saved progress")
     args = parser.parse_args()
+    if args.more_squad and not args.more_squad.is_file():
+        parser.error(f"--more-squad {args.more_squad}: no such file; give the path of a SQuAD-format JSON file.")
     deadline = Deadline(args.stop_after)
     deadline.listen()
     try:
