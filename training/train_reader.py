@@ -58,7 +58,7 @@ from retrieval.windows import WINDOW_TOKENS  # noqa: E402
 sys.path.insert(0, str(ROOT / "training"))
 from checkpoints import CHECKPOINT_STEPS, STOPPED_EXIT, Checkpoint, Deadline, StopSignal, Stopped, run_identity, windows_digest  # noqa: E402
 from mining import retrieved  # noqa: E402
-from qa_data import USER_FORMS, Example, examples, more_squad_questions, squad2_questions, swapped, xquad_questions  # noqa: E402
+from qa_data import USER_FORMS, Example, Question, examples, more_squad_questions, squad2_questions, swapped, xquad_questions  # noqa: E402
 from retrieval.evaluation import answer_f1 as f1, exact_match  # noqa: E402
 
 # Batches of 16 windows (~2,500 tokens): a step takes ~1.5 s on two cores in bf16 and the
@@ -284,7 +284,7 @@ def main() -> None:
     parser.add_argument("--mined", type=float, default=0.0, help="share of XQuAD training questions also given the windows the searcher finds (training/mining.py, measured there: not adopted); default 0, as the shipped reader was trained")
     parser.add_argument("--swapped", type=float, default=0.0, help="share of answerable training questions also given as a near miss with a name or number swapped (qa_data.swapped). Tried 2026-12-05 at 0.5 with --exit-layer 20 --adapt-from 12: held-out XQuAD F1 0.660/0.647/0.445 (vi/en/vi-noaccent) and has-answer accuracy 0.826/0.816/0.697 against the shipped 0.693/0.670/0.470 and 0.842/0.839/0.709: not adopted; again 2026-12-07 at 0.25 with --swap-roles, as shipped otherwise: seed set 10 of 16 unanswerable refused against 14, English margin moved to -15.6 (BENCHMARKS.md, 'Reader: trained with swapped names, numbers and offices'): not adopted; default 0, as the shipped reader was trained")
     parser.add_argument("--swap-roles", action="store_true", help="also give every answerable training question asking for an office its passage names (a governor, a mayor) as a near miss asking for another office or its deputy (qa_data.ROLES; 93 questions). Tried 2026-12-07 with --swapped 0.25: not adopted (BENCHMARKS.md); off, as the shipped reader was trained")
-    parser.add_argument("--question-languages", default="", help="XQuAD's questions in these other languages too (comma-separated codes, e.g. de,es,ru,zh; training/data/xquad-questions.json), asked over the same Vietnamese training paragraphs. Tried 2026-12-07 with de,es,ru,zh: held-out XQuAD F1 0.683/0.639/0.453 (vi/en/vi-noaccent) and has-answer accuracy 0.876/0.858/0.732 against the shipped 0.669/0.687/0.477 and 0.872/0.846/0.745: not adopted (BENCHMARKS.md); default none, as the shipped reader was trained")
+    parser.add_argument("--question-languages", type=lambda text: tuple(code.strip() for code in text.split(",") if code.strip()), default=(), help="XQuAD's questions in these other languages too (comma-separated codes, e.g. de,es,ru,zh; training/data/xquad-questions.json), asked over the same Vietnamese training paragraphs. Tried 2026-12-07 with de,es,ru,zh: held-out XQuAD F1 0.683/0.639/0.453 (vi/en/vi-noaccent) and has-answer accuracy 0.876/0.858/0.732 against the shipped 0.669/0.687/0.477 and 0.872/0.846/0.745: not adopted (BENCHMARKS.md); default none, as the shipped reader was trained")
     parser.add_argument("--more-squad", type=Path, default=None, metavar="PATH", help="a SQuAD-format file of other English articles (none of XQuAD's or SQuAD 2.0 dev's) to train on too, e.g. SQuAD 2.0 train articles. Tried 2026-12-07 with its first ten articles at --more-squad-share 0.33: held-out XQuAD F1 0.660/0.654/0.459 (vi/en/vi-noaccent) against the shipped 0.669/0.687/0.477, seed set 9 of 16 unanswerable refused against 14: not adopted (BENCHMARKS.md, 'Reader: trained on more English SQuAD 2.0 articles'); default none, as the shipped reader was trained")
     parser.add_argument("--more-squad-share", type=float, default=1.0, help="share of --more-squad's answerable questions taken (all its unanswerable ones are); training time grows with it")
     parser.add_argument("--window-tokens", type=int, default=WINDOW_TOKENS, help=f"passage tokens per training and held-out window; default retrieval.windows.WINDOW_TOKENS ({WINDOW_TOKENS}), the windows the searcher reads, as the shipped reader was trained (128 before 2026-12-05: BENCHMARKS.md, reader)")
@@ -300,10 +300,14 @@ def main() -> None:
     args = parser.parse_args()
     if args.more_squad and not args.more_squad.is_file():
         parser.error(f"--more-squad {args.more_squad}: no such file; give the path of a SQuAD-format JSON file.")
+    try:  # before the model loads: a language XQuAD lacks or a held-out article in --more-squad is one line, at once
+        questions = training_questions(args)
+    except ValueError as bad:
+        parser.error(str(bad))
     deadline = Deadline(args.stop_after)
     deadline.listen()
     try:
-        run(args, deadline)
+        run(args, questions, deadline)
     except Stopped as stopped:
         log(f"stopped {deadline.reason()}, {stopped}; the progress is saved: run the same command to go on from there")
         sys.exit(STOPPED_EXIT)
@@ -327,7 +331,19 @@ def recorded_command(argv: list[str]) -> str:
     return " ".join(["training/train_reader.py", *kept])
 
 
-def run(args: argparse.Namespace, stop: StopSignal) -> None:
+def training_questions(args: argparse.Namespace) -> list[Question]:
+    """XQuAD's and SQuAD 2.0's training questions, and whatever the options add to them."""
+    questions = xquad_questions("train", (*USER_FORMS, *args.question_languages)) + squad2_questions("train")
+    if args.more_squad:
+        more = more_squad_questions(args.more_squad, args.more_squad_share, random.Random(args.seed))
+        log(f"{len(more)} questions from {args.more_squad} ({sum(not q.answers for q in more)} unanswerable)")
+        questions += more
+    if args.swapped or args.swap_roles:
+        questions += swapped(questions, random.Random(args.seed), args.swapped, roles=args.swap_roles)
+    return questions
+
+
+def run(args: argparse.Namespace, train_questions: list[Question], stop: StopSignal) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -348,14 +364,6 @@ def run(args: argparse.Namespace, stop: StopSignal) -> None:
     reader.bf16 = bf16
     count = load_token_counter(source)
 
-    languages = tuple(code.strip() for code in args.question_languages.split(",") if code.strip())
-    train_questions = xquad_questions("train", (*USER_FORMS, *languages)) + squad2_questions("train")
-    if args.more_squad:
-        more = more_squad_questions(args.more_squad, args.more_squad_share, random.Random(args.seed))
-        log(f"{len(more)} questions from {args.more_squad} ({sum(not q.answers for q in more)} unanswerable)")
-        train_questions += more
-    if args.swapped or args.swap_roles:
-        train_questions += swapped(train_questions, random.Random(args.seed), args.swapped, roles=args.swap_roles)
     items = examples(train_questions, count, rng, budget=args.window_tokens)
     if args.mined:
         mined = retrieved(xquad_questions("train"), random.Random(args.seed), share=args.mined)
@@ -403,7 +411,7 @@ def run(args: argparse.Namespace, stop: StopSignal) -> None:
     meta = {
         "base_model": DEFAULT_MODEL,
         "base_fingerprint": fingerprint,
-        "trained_on": f"XQuAD (vi passages; {', '.join((*USER_FORMS, *languages))} questions) and SQuAD 2.0 dev, train articles of training/qa_data.py; CC BY-SA 4.0",
+        "trained_on": f"XQuAD (vi passages; {', '.join((*USER_FORMS, *args.question_languages))} questions) and SQuAD 2.0 dev, train articles of training/qa_data.py; CC BY-SA 4.0",
         "command": recorded_command(sys.argv[1:]),
         "windows": len(items),
         "window_tokens": args.window_tokens,
