@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import subprocess
@@ -140,3 +141,43 @@ def test_the_training_command_stops_when_told_and_the_same_command_finishes(tmp_
         recorded = handle.metadata()["seedqa_reader"]
     assert "--checkpoints" not in recorded and "--stop-after" not in recorded and "--adapt-from 14" in recorded
     assert not any((tmp_path / "progress").iterdir())  # a finished run leaves no progress behind
+
+
+def test_a_soup_trains_each_seed_as_a_single_run_would_and_keeps_finished_ones(model: tuple[Any, Any, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(train_reader, "training_questions", lambda args, seed: seed_questions())  # no ../shared/data needed
+    args = train_reader.build_parser().parse_args([*SMALL_RUN, "--limit", "20", "--seeds", "3,4", "--checkpoints", str(tmp_path)])
+    source = model[2]
+    trained = train_reader.train_member(args, 3, source, "fingerprint", CONFIG, False, StopAfter(1000), in_soup=True)
+    assert [p.name for p in trained.checkpoint.folder.iterdir()] == ["weights.safetensors"]  # the cached states are gone
+
+    # Going on after a stop: the finished seed is not trained again (a run that trained would stop at once here).
+    again = train_reader.train_member(args, 3, source, "fingerprint", CONFIG, False, StopAfter(0), in_soup=True)
+    assert again.tensors.keys() == trained.tensors.keys() and all(torch.equal(again.tensors[k], trained.tensors[k]) for k in trained.tensors)
+
+    # The same seed trained alone gives the same reader, so a soup's members are reproducible one by one.
+    single = train_reader.train_member(args, 3, source, "fingerprint", CONFIG, False, StopAfter(1000), in_soup=False)
+    assert single.reader is not None
+    try:
+        alone = single.reader.state_tensors()
+    finally:
+        single.reader.adapters.detach()
+    assert all(torch.equal(alone[k], trained.tensors[k]) for k in trained.tensors)
+    other = train_reader.train_member(args, 4, source, "fingerprint", CONFIG, False, StopAfter(1000), in_soup=True)
+    assert not torch.equal(other.tensors["head.span.weight"], trained.tensors["head.span.weight"])
+
+
+@pytest.mark.skipif(not XQUAD_VI.exists(), reason="the training data (../shared/data) is not beside this checkout")
+def test_the_training_command_averages_the_readers_of_several_seeds(tmp_path: Path) -> None:
+    out, sha = tmp_path / "reader.safetensors", tmp_path / "reader.sha256"
+    command = [sys.executable, str(REPO / "training" / "train_reader.py"), *SMALL_RUN, "--limit", "20", "--seeds", "3,4", "--out", str(out), "--sha256-file", str(sha), "--checkpoints", str(tmp_path / "progress")]
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    with safe_open(str(out), framework="numpy") as handle:
+        meta = json.loads(handle.metadata()["seedqa_reader"])
+    assert meta["config"]["rank"] == 8 and meta["config"]["alpha"] == 16.0  # two rank-4 readers, the scale kept
+    assert [m["seed"] for m in meta["soup"]] == [3, 4] and "--seeds 3,4" in meta["command"]
+    assert set(meta["held_out"]) >= {"xquad-test vi", "xquad-test en"}
+    assert not any((tmp_path / "progress").iterdir())  # nothing left behind
+
+    bad = subprocess.run([*command[:2], "--seeds", "3,3"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "different seeds" in bad.stderr and "Traceback" not in bad.stderr

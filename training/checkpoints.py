@@ -1,14 +1,16 @@
 """A training run's progress on disk, so that a stopped run goes on where it stopped.
 
 Why: training the reader takes 1-3 hours on two cores (train_reader.py), and a run stopped by
-Ctrl-C, a closed laptop or a session limit lost all of it. Three kinds of progress are kept,
+Ctrl-C, a closed laptop or a session limit lost all of it. These kinds of progress are kept,
 each written atomically (a temporary file, then a rename), so a run killed at any point leaves
 only whole files:
 - the frozen lower layers' output per chunk of windows (`states/`, ~3 GB for the full run;
   caching it is the first half hour);
 - the adapters, the head, the optimiser and where the run stood in its epoch (`training.pt`,
   every CHECKPOINT_STEPS steps and when stopped);
-- the held-out figures of each finished group (`held_out.json`; evaluating is another half hour).
+- the held-out figures of each finished group (`held_out.json`; evaluating is another half hour);
+- in a soup of readers from several seeds (train_reader.py --seeds), each finished reader's
+  weights (`weights.safetensors`, 3 MB), its states and optimiser dropped.
 
 A run is identified by everything that shapes its result (the base model, the reader's shape,
 the arguments, the training windows themselves): the same command finds its own folder, and a
@@ -91,6 +93,7 @@ class Checkpoint:
         self._states = folder / "states"
         self._training = folder / "training.pt"
         self._held_out = folder / "held_out.json"
+        self._weights = folder / "weights.safetensors"
 
     @classmethod
     def open(cls, root: Path, identity: str, *, fresh: bool = False) -> "Checkpoint":
@@ -101,7 +104,7 @@ class Checkpoint:
         return cls(folder)
 
     def started(self) -> bool:
-        return self._training.exists() or self._held_out.exists() or any(self._states.glob("*.safetensors"))
+        return self._training.exists() or self._held_out.exists() or self._weights.exists() or any(self._states.glob("*.safetensors"))
 
     # The lower layers' output, one file per chunk of windows (keys: the window's row number).
     def load_states(self, chunk: int) -> dict[int, torch.Tensor] | None:
@@ -142,6 +145,24 @@ class Checkpoint:
         partial = self._held_out.with_suffix(".partial")
         partial.write_text(json.dumps(figures, indent=1))
         os.replace(partial, self._held_out)
+
+    # A finished member of a soup (train_reader.py --seeds): its weights alone, the rest dropped.
+    def keep_only_weights(self, tensors: dict[str, torch.Tensor], seconds: float) -> None:
+        from safetensors.torch import save_file
+
+        partial = self._weights.with_suffix(".partial")
+        save_file({key: value.contiguous() for key, value in tensors.items()}, str(partial), metadata={"seconds": str(seconds)})
+        os.replace(partial, self._weights)
+        shutil.rmtree(self._states, ignore_errors=True)
+        self._training.unlink(missing_ok=True)
+
+    def load_weights(self) -> tuple[dict[str, torch.Tensor], float] | None:
+        from safetensors import safe_open
+
+        if not self._weights.exists():
+            return None
+        with safe_open(str(self._weights), framework="pt") as handle:
+            return {key: handle.get_tensor(key) for key in handle.keys()}, float(handle.metadata()["seconds"])
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)

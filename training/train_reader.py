@@ -23,6 +23,10 @@ SIGTERM or `--stop-after MINUTES`, or killed, the same command goes on from the 
 point (at most 25 steps back) and ends with the weights an unstopped run ends with. Training in
 slices of a session's time works the same way.
 
+`--seeds 13,14` trains one reader per seed, each exactly as `--seed N` alone would, and writes
+their average (training/soup.py): one reader, read as fast as one, that leaves less to the draw
+of a single seed; the run takes one run's time per seed.
+
 Writes embeddings/trained/embeddinggemma-300m-reader.safetensors and its sha256, and prints
 held-out figures (answer EM/F1, has-answer accuracy) per question form.
 """
@@ -36,8 +40,9 @@ import os
 import random
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -59,6 +64,7 @@ sys.path.insert(0, str(ROOT / "training"))
 from checkpoints import CHECKPOINT_STEPS, STOPPED_EXIT, Checkpoint, Deadline, StopSignal, Stopped, run_identity, windows_digest  # noqa: E402
 from mining import retrieved  # noqa: E402
 from qa_data import USER_FORMS, Example, Question, examples, more_squad_questions, squad2_questions, swapped, xquad_questions  # noqa: E402
+from soup import soup  # noqa: E402
 from retrieval.evaluation import answer_f1 as f1, exact_match  # noqa: E402
 
 # Batches of 16 windows (~2,500 tokens): a step takes ~1.5 s on two cores in bf16 and the
@@ -273,14 +279,15 @@ def evaluate(reader: Reader, items: list[Example], name: str) -> dict[str, float
     return figures
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=float, default=1.5)
     parser.add_argument("--limit", type=int, default=0, help="use only this many training windows (a quick trial)")
     parser.add_argument("--eval-limit", type=int, default=0, help="use only this many held-out windows per group")
     parser.add_argument("--device", default="cpu", help="cpu, or cuda when a GPU is lent; nothing needs one")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")
-    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--seed", type=int, default=13, help="train one reader from this seed")
+    parser.add_argument("--seeds", type=seed_list, default=None, metavar="N,N,...", help="train one reader per seed, each exactly as --seed N would, and ship their average (training/soup.py); the time is one run's per seed")
     parser.add_argument("--mined", type=float, default=0.0, help="share of XQuAD training questions also given the windows the searcher finds (training/mining.py, measured there: not adopted); default 0, as the shipped reader was trained")
     parser.add_argument("--swapped", type=float, default=0.0, help="share of answerable training questions also given as a near miss with a name or number swapped (qa_data.swapped). Tried 2026-12-05 at 0.5 with --exit-layer 20 --adapt-from 12: held-out XQuAD F1 0.660/0.647/0.445 (vi/en/vi-noaccent) and has-answer accuracy 0.826/0.816/0.697 against the shipped 0.693/0.670/0.470 and 0.842/0.839/0.709: not adopted; again 2026-12-07 at 0.25 with --swap-roles, as shipped otherwise: seed set 10 of 16 unanswerable refused against 14, English margin moved to -15.6 (BENCHMARKS.md, 'Reader: trained with swapped names, numbers and offices'): not adopted; default 0, as the shipped reader was trained")
     parser.add_argument("--swap-roles", action="store_true", help="also give every answerable training question asking for an office its passage names (a governor, a mayor) as a near miss asking for another office or its deputy (qa_data.ROLES; 93 questions). Tried 2026-12-07 with --swapped 0.25: not adopted (BENCHMARKS.md); off, as the shipped reader was trained")
@@ -297,23 +304,39 @@ def main() -> None:
     parser.add_argument("--stop-after", type=float, default=None, metavar="MINUTES", help="stop at the first safe point after this many minutes, keeping the progress; the same command goes on from there (Ctrl-C and SIGTERM stop the same way)")
     parser.add_argument("--checkpoints", type=Path, default=CHECKPOINTS, help=f"where a run keeps its progress (default {CHECKPOINTS.relative_to(ROOT)}; ~3 GB for a full run, removed when it finishes)")
     parser.add_argument("--fresh", action="store_true", help="start over, discarding this run's saved progress")
+    return parser
+
+
+def main() -> None:
+    parser = build_parser()
     args = parser.parse_args()
     if args.more_squad and not args.more_squad.is_file():
         parser.error(f"--more-squad {args.more_squad}: no such file; give the path of a SQuAD-format JSON file.")
     try:  # before the model loads: a language XQuAD lacks or a held-out article in --more-squad is one line, at once
-        questions = training_questions(args)
+        for seed in args.seeds or (args.seed,):
+            training_questions(args, seed)
     except ValueError as bad:
         parser.error(str(bad))
     deadline = Deadline(args.stop_after)
     deadline.listen()
     try:
-        run(args, questions, deadline)
+        run(args, deadline)
     except Stopped as stopped:
         log(f"stopped {deadline.reason()}, {stopped}; the progress is saved: run the same command to go on from there")
         sys.exit(STOPPED_EXIT)
     except KeyboardInterrupt:
         log(f"stopped at once; the progress up to the last checkpoint (every {CHECKPOINT_STEPS} steps) is saved: run the same command to go on from there")
         sys.exit(130)
+
+
+def seed_list(text: str) -> tuple[int, ...]:
+    try:
+        seeds = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of whole numbers, e.g. 13,14") from None
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"{text!r}: give one or more different seeds, e.g. 13,14")
+    return seeds
 
 
 def recorded_command(argv: list[str]) -> str:
@@ -331,60 +354,111 @@ def recorded_command(argv: list[str]) -> str:
     return " ".join(["training/train_reader.py", *kept])
 
 
-def training_questions(args: argparse.Namespace) -> list[Question]:
-    """XQuAD's and SQuAD 2.0's training questions, and whatever the options add to them."""
+def training_questions(args: argparse.Namespace, seed: int) -> list[Question]:
+    """XQuAD's and SQuAD 2.0's training questions, and whatever the options add to them (drawn with the seed)."""
     questions = xquad_questions("train", (*USER_FORMS, *args.question_languages)) + squad2_questions("train")
     if args.more_squad:
-        more = more_squad_questions(args.more_squad, args.more_squad_share, random.Random(args.seed))
+        more = more_squad_questions(args.more_squad, args.more_squad_share, random.Random(seed))
         log(f"{len(more)} questions from {args.more_squad} ({sum(not q.answers for q in more)} unanswerable)")
         questions += more
     if args.swapped or args.swap_roles:
-        questions += swapped(questions, random.Random(args.seed), args.swapped, roles=args.swap_roles)
+        questions += swapped(questions, random.Random(seed), args.swapped, roles=args.swap_roles)
     return questions
 
 
-def run(args: argparse.Namespace, train_questions: list[Question], stop: StopSignal) -> None:
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    rng = random.Random(args.seed)
+@dataclass
+class Member:
+    """One seed's trained reader: attached to its model while it is the run's only one, else its weights alone."""
 
+    seed: int
+    identity: str
+    checkpoint: Checkpoint
+    windows: int
+    train_seconds: float
+    tensors: dict[str, torch.Tensor]
+    reader: Reader | None = None
+
+
+def load_base(source: str, device: str, seed: int) -> tuple[nn.Module, Any]:
+    """The frozen base model; the seed is set first, as it always was, so a seed's adapters start as they did."""
     from sentence_transformers import SentenceTransformer
 
-    source, fingerprint = resolve_model(DEFAULT_MODEL, default_cache_dir(), progress=True)
-    st = SentenceTransformer(source, device=args.device)
+    torch.manual_seed(seed)
+    st = SentenceTransformer(source, device=device)
     model, tokenizer = st[0].auto_model, st.tokenizer
     for p in model.parameters():
         p.requires_grad_(False)
-    config = ReaderConfig(exit_layer=args.exit_layer, adapt_from=args.adapt_from, rank=args.rank, alpha=args.alpha if args.alpha is not None else 2.0 * args.rank)
-    reader = Reader.attach(model, tokenizer, config)
-    reader.adapters.to(args.device)
-    reader.head.to(args.device)
-    bf16 = args.device.startswith("cuda") or reader_module.bf16_is_fast()
-    reader.bf16 = bf16
-    count = load_token_counter(source)
+    return model, tokenizer
 
-    items = examples(train_questions, count, rng, budget=args.window_tokens)
+
+def train_member(args: argparse.Namespace, seed: int, source: str, fingerprint: str, config: ReaderConfig, bf16: bool, stop: StopSignal, *, in_soup: bool) -> Member:
+    """Train one reader from one seed, exactly as a run with only that seed does.
+
+    In a soup, a finished member keeps only its weights in its progress folder (the cached states,
+    ~3 GB, go), and a run going on finds them there instead of training the member again.
+    """
+    rng = random.Random(seed)
+    count = load_token_counter(source)
+    questions = training_questions(args, seed)
+    items = examples(questions, count, rng, budget=args.window_tokens)
     if args.mined:
-        mined = retrieved(xquad_questions("train"), random.Random(args.seed), share=args.mined)
+        mined = retrieved(xquad_questions("train"), random.Random(seed), share=args.mined)
         log(f"{len(mined)} windows found by the searcher ({sum(e.answer is None for e in mined)} near misses)")
         items += mined
     rng.shuffle(items)
     if args.limit:
         items = items[: args.limit]
     identity = run_identity(
-        base=fingerprint, config=asdict(config), epochs=args.epochs, seed=args.seed, eval_limit=args.eval_limit, window_tokens=args.window_tokens,
+        base=fingerprint, config=asdict(config), epochs=args.epochs, seed=seed, eval_limit=args.eval_limit, window_tokens=args.window_tokens,
         device=args.device.split(":")[0], bf16=bf16, batch=BATCH, learning_rate=LEARNING_RATE, warmup=WARMUP_STEPS, windows=windows_digest(items),
     )
     checkpoint = Checkpoint.open(args.checkpoints, identity, fresh=args.fresh)
-    log(f"{len(train_questions)} training questions -> {len(items)} windows; bf16 {bf16}; progress kept in {checkpoint.folder}" + (" (going on from there)" if checkpoint.started() else ""))
+    if in_soup and (done := checkpoint.load_weights()) is not None:
+        tensors, seconds = done
+        log(f"seed {seed}: trained before the run stopped ({checkpoint.folder})")
+        return Member(seed, identity, checkpoint, len(items), seconds, tensors)
+    model, tokenizer = load_base(source, args.device, seed)
+    reader = Reader.attach(model, tokenizer, config)
+    reader.adapters.to(args.device)
+    reader.head.to(args.device)
+    reader.bf16 = bf16
+    log(f"seed {seed}: {len(questions)} training questions -> {len(items)} windows; bf16 {bf16}; progress kept in {checkpoint.folder}" + (" (going on from there)" if checkpoint.started() else ""))
     rows = prepare(tokenizer, config, items)
     saved = checkpoint.load_training()
     if saved is None or not saved["finished"]:  # a finished run needs no states to evaluate
         cache_states(model, config, rows, args.device, bf16, checkpoint, stop)
-    train_seconds = train(model, reader, rows, args.epochs, args.device, bf16, args.seed, checkpoint, stop)
+    train_seconds = train(model, reader, rows, args.epochs, args.device, bf16, seed, checkpoint, stop)
     del rows
+    if not in_soup:
+        return Member(seed, identity, checkpoint, len(items), train_seconds, {}, reader)
+    reader.adapters.to("cpu")
+    reader.head.to("cpu")
+    tensors = reader.state_tensors()
+    checkpoint.keep_only_weights(tensors, train_seconds)
+    reader.adapters.detach()  # the model goes with it; the next seed loads its own
+    return Member(seed, identity, checkpoint, len(items), train_seconds, tensors)
 
+
+def run(args: argparse.Namespace, stop: StopSignal) -> None:
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    seeds = args.seeds or (args.seed,)
+    source, fingerprint = resolve_model(DEFAULT_MODEL, default_cache_dir(), progress=True)
+    config = ReaderConfig(exit_layer=args.exit_layer, adapt_from=args.adapt_from, rank=args.rank, alpha=args.alpha if args.alpha is not None else 2.0 * args.rank)
+    bf16 = args.device.startswith("cuda") or reader_module.bf16_is_fast()
+    if len(seeds) > 1:
+        log(f"{len(seeds)} readers, from seeds {', '.join(map(str, seeds))}, averaged into one (training/soup.py)")
+    members = [train_member(args, seed, source, fingerprint, config, bf16, stop, in_soup=len(seeds) > 1) for seed in seeds]
+    if members[0].reader is not None:
+        reader, checkpoint = members[0].reader, members[0].checkpoint
+    else:
+        soup_config, tensors = soup([(config, m.tensors) for m in members])
+        model, tokenizer = load_base(source, args.device, seeds[0])
+        reader = Reader.attach(model, tokenizer, soup_config, tensors)
+        reader.bf16 = bf16
+        checkpoint = Checkpoint.open(args.checkpoints, run_identity(soup=[m.identity for m in members]), fresh=args.fresh)
+
+    count = load_token_counter(source)
     held_out = checkpoint.load_held_out()
     groups = {
         "xquad-test vi": lambda: xquad_questions("test", ("vi",)),
@@ -413,15 +487,19 @@ def run(args: argparse.Namespace, train_questions: list[Question], stop: StopSig
         "base_fingerprint": fingerprint,
         "trained_on": f"XQuAD (vi passages; {', '.join((*USER_FORMS, *args.question_languages))} questions) and SQuAD 2.0 dev, train articles of training/qa_data.py; CC BY-SA 4.0",
         "command": recorded_command(sys.argv[1:]),
-        "windows": len(items),
+        "windows": members[0].windows,
         "window_tokens": args.window_tokens,
         "epochs": args.epochs,
-        "train_seconds": round(train_seconds),
+        "train_seconds": round(sum(m.train_seconds for m in members)),
         "held_out": held_out,
     }
+    if len(members) > 1:
+        meta["soup"] = [{"seed": m.seed, "windows": m.windows, "train_seconds": round(m.train_seconds)} for m in members]
     digest = reader_module.save(reader, args.out, meta, args.sha256_file)
     log(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB, sha256 {digest[:16]}...)")
     checkpoint.remove()
+    for member in members:
+        member.checkpoint.remove()
     print(json.dumps(held_out, indent=2))
 
 
