@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -11,7 +12,8 @@ from torch import nn
 
 from embeddings.reader import LoraAdapters, ReaderConfig, ReaderHead, reading
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "training"))
+TRAINING = Path(__file__).resolve().parent.parent / "training"
+sys.path.insert(0, str(TRAINING))
 from soup import soup  # noqa: E402
 
 CONFIG = ReaderConfig(exit_layer=2, adapt_from=0, rank=2, alpha=4.0)
@@ -69,3 +71,17 @@ def test_readers_of_different_shapes_are_not_averaged() -> None:
     wider = ReaderConfig(exit_layer=2, adapt_from=0, rank=4, alpha=8.0)
     with pytest.raises(ValueError, match="same options"):
         soup([(CONFIG, member(layers, 1)), (wider, member(layers, 2))])
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--seeds", "13,13"], "different seeds"),
+        (["--seeds", "13,x"], "comma-separated list of whole numbers"),
+        (["--average", "missing-13.safetensors", "missing-14.safetensors"], "no such file: missing-13.safetensors"),
+        (["--average", str(TRAINING / "soup.py")], "two or more reader files"),
+    ],
+)
+def test_a_soup_asked_for_wrongly_is_refused_in_one_line_before_the_model_loads(arguments: list[str], message: str) -> None:
+    done = subprocess.run([sys.executable, str(TRAINING / "train_reader.py"), *arguments], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr, done.stderr

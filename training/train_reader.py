@@ -288,6 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")
     parser.add_argument("--seed", type=int, default=13, help="train one reader from this seed")
     parser.add_argument("--seeds", type=seed_list, default=None, metavar="N,N,...", help="train one reader per seed, each exactly as --seed N would, and ship their average (training/soup.py); the time is one run's per seed")
+    parser.add_argument("--average", type=Path, nargs="+", default=None, metavar="FILE", help="average readers this script wrote before (e.g. --seed 13 and --seed 14, trained on two machines) instead of training; the held-out figures are measured for the average")
     parser.add_argument("--mined", type=float, default=0.0, help="share of XQuAD training questions also given the windows the searcher finds (training/mining.py, measured there: not adopted); default 0, as the shipped reader was trained")
     parser.add_argument("--swapped", type=float, default=0.0, help="share of answerable training questions also given as a near miss with a name or number swapped (qa_data.swapped). Tried 2026-12-05 at 0.5 with --exit-layer 20 --adapt-from 12: held-out XQuAD F1 0.660/0.647/0.445 (vi/en/vi-noaccent) and has-answer accuracy 0.826/0.816/0.697 against the shipped 0.693/0.670/0.470 and 0.842/0.839/0.709: not adopted; again 2026-12-07 at 0.25 with --swap-roles, as shipped otherwise: seed set 10 of 16 unanswerable refused against 14, English margin moved to -15.6 (BENCHMARKS.md, 'Reader: trained with swapped names, numbers and offices'): not adopted; default 0, as the shipped reader was trained")
     parser.add_argument("--swap-roles", action="store_true", help="also give every answerable training question asking for an office its passage names (a governor, a mayor) as a near miss asking for another office or its deputy (qa_data.ROLES; 93 questions). Tried 2026-12-07 with --swapped 0.25: not adopted (BENCHMARKS.md); off, as the shipped reader was trained")
@@ -310,6 +311,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main() -> None:
     parser = build_parser()
     args = parser.parse_args()
+    if args.average and (missing := [str(path) for path in args.average if not path.is_file()]):
+        parser.error(f"--average: no such file: {', '.join(missing)}; give the reader files to average.")
+    if args.average and args.seeds:
+        parser.error("--average reads readers trained before; --seeds trains new ones: give one of them.")
+    if args.average and len(args.average) < 2:
+        parser.error("--average needs two or more reader files.")
     if args.more_squad and not args.more_squad.is_file():
         parser.error(f"--more-squad {args.more_squad}: no such file; give the path of a SQuAD-format JSON file.")
     try:  # before the model loads: a language XQuAD lacks or a held-out article in --more-squad is one line, at once
@@ -370,13 +377,29 @@ def training_questions(args: argparse.Namespace, seed: int) -> list[Question]:
 class Member:
     """One seed's trained reader: attached to its model while it is the run's only one, else its weights alone."""
 
-    seed: int
+    seed: int | None  # None: read from a file (--average)
     identity: str
-    checkpoint: Checkpoint
+    checkpoint: Checkpoint | None
     windows: int
     train_seconds: float
     tensors: dict[str, torch.Tensor]
     reader: Reader | None = None
+    meta: dict[str, Any] | None = None  # what a file read by --average says of its training
+
+
+def trained_member(path: Path, fingerprint: str) -> tuple[Member, ReaderConfig]:
+    """A reader trained earlier (--average), e.g. one seed per machine: checked to be a single reader of this base model."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        meta = json.loads((handle.metadata() or {}).get("seedqa_reader", "{}"))
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+    if meta.get("base_fingerprint") != fingerprint:
+        raise SystemExit(f"{path} is not a reader trained for the embedding model now loaded: give readers written by this script for {DEFAULT_MODEL}.")
+    if "soup" in meta:
+        raise SystemExit(f"{path} is already an average of readers: give the readers it was made of instead.")
+    member = Member(None, reader_module.file_sha256(path), None, meta.get("windows", 0), meta.get("train_seconds", 0.0), tensors, meta=meta)
+    return member, ReaderConfig(**meta["config"])
 
 
 def load_base(source: str, device: str, seed: int) -> tuple[nn.Module, Any]:
@@ -446,17 +469,30 @@ def run(args: argparse.Namespace, stop: StopSignal) -> None:
     source, fingerprint = resolve_model(DEFAULT_MODEL, default_cache_dir(), progress=True)
     config = ReaderConfig(exit_layer=args.exit_layer, adapt_from=args.adapt_from, rank=args.rank, alpha=args.alpha if args.alpha is not None else 2.0 * args.rank)
     bf16 = args.device.startswith("cuda") or reader_module.bf16_is_fast()
-    if len(seeds) > 1:
-        log(f"{len(seeds)} readers, from seeds {', '.join(map(str, seeds))}, averaged into one (training/soup.py)")
-    members = [train_member(args, seed, source, fingerprint, config, bf16, stop, in_soup=len(seeds) > 1) for seed in seeds]
+    if args.average:
+        log(f"{len(args.average)} readers trained before, averaged into one (training/soup.py)")
+        loaded = [trained_member(path, fingerprint) for path in args.average]
+        members, configs = [m for m, _ in loaded], [c for _, c in loaded]
+    else:
+        if len(seeds) > 1:
+            log(f"{len(seeds)} readers, from seeds {', '.join(map(str, seeds))}, averaged into one (training/soup.py)")
+        members = [train_member(args, seed, source, fingerprint, config, bf16, stop, in_soup=len(seeds) > 1) for seed in seeds]
+        configs = [config] * len(members)
+    # Readers read from files were trained on their own windows and data: their record says which.
+    trained = members[0].meta or {}
+    window_tokens = trained.get("window_tokens", args.window_tokens)
     if members[0].reader is not None:
         reader, checkpoint = members[0].reader, members[0].checkpoint
+        assert checkpoint is not None
     else:
-        soup_config, tensors = soup([(config, m.tensors) for m in members])
+        try:
+            soup_config, tensors = soup(list(zip(configs, (m.tensors for m in members))))
+        except ValueError as different:
+            raise SystemExit(str(different)) from None
         model, tokenizer = load_base(source, args.device, seeds[0])
         reader = Reader.attach(model, tokenizer, soup_config, tensors)
         reader.bf16 = bf16
-        checkpoint = Checkpoint.open(args.checkpoints, run_identity(soup=[m.identity for m in members]), fresh=args.fresh)
+        checkpoint = Checkpoint.open(args.checkpoints, run_identity(soup=[m.identity for m in members], eval_limit=args.eval_limit, window_tokens=window_tokens), fresh=args.fresh)
 
     count = load_token_counter(source)
     held_out = checkpoint.load_held_out()
@@ -471,7 +507,7 @@ def run(args: argparse.Namespace, stop: StopSignal) -> None:
         if name in held_out:
             log(f"{name}: measured before the run stopped")
             continue
-        windows = examples(questions(), count, random.Random(1), budget=args.window_tokens)
+        windows = examples(questions(), count, random.Random(1), budget=window_tokens)
         if args.eval_limit:
             windows = windows[: args.eval_limit]
         held_out[name] = evaluate(reader, windows, name)
@@ -485,21 +521,22 @@ def run(args: argparse.Namespace, stop: StopSignal) -> None:
     meta = {
         "base_model": DEFAULT_MODEL,
         "base_fingerprint": fingerprint,
-        "trained_on": f"XQuAD (vi passages; {', '.join((*USER_FORMS, *args.question_languages))} questions) and SQuAD 2.0 dev, train articles of training/qa_data.py; CC BY-SA 4.0",
+        "trained_on": trained.get("trained_on", f"XQuAD (vi passages; {', '.join((*USER_FORMS, *args.question_languages))} questions) and SQuAD 2.0 dev, train articles of training/qa_data.py; CC BY-SA 4.0"),
         "command": recorded_command(sys.argv[1:]),
         "windows": members[0].windows,
-        "window_tokens": args.window_tokens,
-        "epochs": args.epochs,
+        "window_tokens": window_tokens,
+        "epochs": trained.get("epochs", args.epochs),
         "train_seconds": round(sum(m.train_seconds for m in members)),
         "held_out": held_out,
     }
     if len(members) > 1:
-        meta["soup"] = [{"seed": m.seed, "windows": m.windows, "train_seconds": round(m.train_seconds)} for m in members]
+        meta["soup"] = [{"seed": m.seed, "windows": m.windows, "train_seconds": round(m.train_seconds)} if m.seed is not None else {"sha256": m.identity, "command": m.meta.get("command", "") if m.meta else ""} for m in members]
     digest = reader_module.save(reader, args.out, meta, args.sha256_file)
     log(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB, sha256 {digest[:16]}...)")
     checkpoint.remove()
     for member in members:
-        member.checkpoint.remove()
+        if member.checkpoint is not None:
+            member.checkpoint.remove()
     print(json.dumps(held_out, indent=2))
 
 
