@@ -145,31 +145,31 @@ def test_the_training_command_stops_when_told_and_the_same_command_finishes(tmp_
     assert not any((tmp_path / "progress").iterdir())  # a finished run leaves no progress behind
 
 
-def test_a_soup_trains_each_seed_as_a_single_run_would_and_keeps_finished_ones(model: tuple[Any, Any, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(train_reader, "training_questions", lambda args, seed: seed_questions())  # no ../shared/data needed
+def test_a_soup_trains_each_seed_as_a_single_run_would_and_keeps_finished_ones(model: tuple[Any, Any, str], tmp_path: Path) -> None:
     args = train_reader.build_parser().parse_args([*SMALL_RUN, "--limit", "20", "--seeds", "3,4", "--checkpoints", str(tmp_path)])
-    source = model[2]
-    trained = train_reader.train_member(args, 3, source, "fingerprint", CONFIG, False, StopAfter(1000), in_soup=True)
+    source, questions, count = model[2], seed_questions(), load_token_counter(model[2])  # no ../shared/data needed
+    member = lambda seed, stop, in_soup: train_reader.train_member(args, seed, questions, source, "fingerprint", CONFIG, count, False, stop, in_soup=in_soup)  # noqa: E731
+    trained = member(3, StopAfter(1000), True)
     assert [p.name for p in trained.checkpoint.folder.iterdir()] == ["weights.safetensors"]  # the cached states are gone
 
     # Going on after a stop: the finished seed is not trained again (a run that trained would stop at once here).
-    again = train_reader.train_member(args, 3, source, "fingerprint", CONFIG, False, StopAfter(0), in_soup=True)
+    again = member(3, StopAfter(0), True)
     assert again.tensors.keys() == trained.tensors.keys() and all(torch.equal(again.tensors[k], trained.tensors[k]) for k in trained.tensors)
 
     # The same seed trained alone gives the same reader, so a soup's members are reproducible one by one.
-    single = train_reader.train_member(args, 3, source, "fingerprint", CONFIG, False, StopAfter(1000), in_soup=False)
+    single = member(3, StopAfter(1000), False)
     assert single.reader is not None
     try:
         alone = single.reader.state_tensors()
     finally:
         single.reader.adapters.detach()
     assert all(torch.equal(alone[k], trained.tensors[k]) for k in trained.tensors)
-    other = train_reader.train_member(args, 4, source, "fingerprint", CONFIG, False, StopAfter(1000), in_soup=True)
+    other = member(4, StopAfter(1000), True)
     assert not torch.equal(other.tensors["head.span.weight"], trained.tensors["head.span.weight"])
 
     # Seeds trained apart (on two machines, say) and averaged later (--average): read back as trained.
-    for seed, member in ((3, trained), (4, other)):
-        save_file(member.tensors, str(tmp_path / f"seed{seed}.safetensors"), metadata={"seedqa_reader": json.dumps({"base_fingerprint": "fingerprint", "window_tokens": 48, "config": asdict(CONFIG)})})
+    for seed, done in ((3, trained), (4, other)):
+        save_file(done.tensors, str(tmp_path / f"seed{seed}.safetensors"), metadata={"seedqa_reader": json.dumps({"base_fingerprint": "fingerprint", "window_tokens": 48, "config": asdict(CONFIG)})})
     read_back, config = train_reader.trained_member(tmp_path / "seed3.safetensors", "fingerprint")
     assert config == CONFIG and all(torch.equal(read_back.tensors[k], trained.tensors[k]) for k in trained.tensors)
     with pytest.raises(SystemExit, match="not a reader trained for the embedding model now loaded"):

@@ -57,7 +57,7 @@ from embeddings.provision import resolve_model  # noqa: E402
 from embeddings.reader import READER_FILE, READER_SHA256_FILE, Reader, ReaderConfig, encode_pairs, reading, run_layers  # noqa: E402
 from embeddings.reading import best_spans, span_characters  # noqa: E402
 from embeddings.settings import DEFAULT_MODEL, default_cache_dir  # noqa: E402
-from embeddings.tokens import load_token_counter  # noqa: E402
+from embeddings.tokens import TokenCounter, load_token_counter  # noqa: E402
 from retrieval.windows import WINDOW_TOKENS  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "training"))
@@ -320,14 +320,13 @@ def main() -> None:
     if args.more_squad and not args.more_squad.is_file():
         parser.error(f"--more-squad {args.more_squad}: no such file; give the path of a SQuAD-format JSON file.")
     try:  # before the model loads: a language XQuAD lacks or a held-out article in --more-squad is one line, at once
-        for seed in args.seeds or (args.seed,):
-            training_questions(args, seed)
+        questions = {} if args.average else {seed: training_questions(args, seed) for seed in args.seeds or (args.seed,)}
     except ValueError as bad:
         parser.error(str(bad))
     deadline = Deadline(args.stop_after)
     deadline.listen()
     try:
-        run(args, deadline)
+        run(args, questions, deadline)
     except Stopped as stopped:
         log(f"stopped {deadline.reason()}, {stopped}; the progress is saved: run the same command to go on from there")
         sys.exit(STOPPED_EXIT)
@@ -414,15 +413,13 @@ def load_base(source: str, device: str, seed: int) -> tuple[nn.Module, Any]:
     return model, tokenizer
 
 
-def train_member(args: argparse.Namespace, seed: int, source: str, fingerprint: str, config: ReaderConfig, bf16: bool, stop: StopSignal, *, in_soup: bool) -> Member:
+def train_member(args: argparse.Namespace, seed: int, questions: list[Question], source: str, fingerprint: str, config: ReaderConfig, count: TokenCounter, bf16: bool, stop: StopSignal, *, in_soup: bool) -> Member:
     """Train one reader from one seed, exactly as a run with only that seed does.
 
     In a soup, a finished member keeps only its weights in its progress folder (the cached states,
     ~3 GB, go), and a run going on finds them there instead of training the member again.
     """
     rng = random.Random(seed)
-    count = load_token_counter(source)
-    questions = training_questions(args, seed)
     items = examples(questions, count, rng, budget=args.window_tokens)
     if args.mined:
         mined = retrieved(xquad_questions("train"), random.Random(seed), share=args.mined)
@@ -462,13 +459,15 @@ def train_member(args: argparse.Namespace, seed: int, source: str, fingerprint: 
     return Member(seed, identity, checkpoint, len(items), train_seconds, tensors)
 
 
-def run(args: argparse.Namespace, stop: StopSignal) -> None:
+def run(args: argparse.Namespace, questions: dict[int, list[Question]], stop: StopSignal) -> None:
+    """Train the reader from each seed's training questions (or average --average's files), measure it on the held-out articles, write it."""
     if args.threads:
         torch.set_num_threads(args.threads)
     seeds = args.seeds or (args.seed,)
     source, fingerprint = resolve_model(DEFAULT_MODEL, default_cache_dir(), progress=True)
     config = ReaderConfig(exit_layer=args.exit_layer, adapt_from=args.adapt_from, rank=args.rank, alpha=args.alpha if args.alpha is not None else 2.0 * args.rank)
     bf16 = args.device.startswith("cuda") or reader_module.bf16_is_fast()
+    count = load_token_counter(source)
     if args.average:
         log(f"{len(args.average)} readers trained before, averaged into one (training/soup.py)")
         loaded = [trained_member(path, fingerprint) for path in args.average]
@@ -476,7 +475,7 @@ def run(args: argparse.Namespace, stop: StopSignal) -> None:
     else:
         if len(seeds) > 1:
             log(f"{len(seeds)} readers, from seeds {', '.join(map(str, seeds))}, averaged into one (training/soup.py)")
-        members = [train_member(args, seed, source, fingerprint, config, bf16, stop, in_soup=len(seeds) > 1) for seed in seeds]
+        members = [train_member(args, seed, questions[seed], source, fingerprint, config, count, bf16, stop, in_soup=len(seeds) > 1) for seed in seeds]
         configs = [config] * len(members)
     # Readers read from files were trained on their own windows and data: their record says which.
     trained = members[0].meta or {}
@@ -494,7 +493,6 @@ def run(args: argparse.Namespace, stop: StopSignal) -> None:
         reader.bf16 = bf16
         checkpoint = Checkpoint.open(args.checkpoints, run_identity(soup=[m.identity for m in members], eval_limit=args.eval_limit, window_tokens=window_tokens), fresh=args.fresh)
 
-    count = load_token_counter(source)
     held_out = checkpoint.load_held_out()
     groups = {
         "xquad-test vi": lambda: xquad_questions("test", ("vi",)),
